@@ -1,0 +1,116 @@
+import BN254
+import Foundation
+
+/// `zkp-bench [--filter TEXT] [--runs N] [--list]`: measures and prints one JSON object per line.
+@main
+struct Bench {
+    static func main() async throws {
+        let options = try Options(CommandLine.arguments.dropFirst())
+        let context = Context(revision: gitRevision(), threads: ProcessInfo.processInfo.activeProcessorCount)
+        let selected = BenchmarkCatalog.all.filter { options.filter == nil || $0.name.contains(options.filter!) }
+        if options.list {
+            for benchmark in selected { print(benchmark.name) }
+            return
+        }
+        for benchmark in selected {
+            let measurement = try await benchmark.run(context, options.runs)
+            print(measurement.json())
+        }
+    }
+}
+
+struct Options {
+    var filter: String?
+    var runs: Int?
+    var list = false
+
+    init(_ arguments: ArraySlice<String>) throws {
+        var rest = arguments
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--filter": filter = try Options.value(for: argument, &rest)
+            case "--runs":
+                guard let runs = Int(try Options.value(for: argument, &rest)), runs > 0 else {
+                    throw BenchError.usage("--runs takes a positive whole number")
+                }
+                self.runs = runs
+            case "--list": list = true
+            default: throw BenchError.usage("unknown argument \(argument); use --filter TEXT, --runs N, --list")
+            }
+        }
+    }
+
+    static func value(for flag: String, _ rest: inout ArraySlice<String>) throws -> String {
+        guard let value = rest.popFirst() else { throw BenchError.usage("\(flag) needs a value") }
+        return value
+    }
+}
+
+enum BenchError: Error, CustomStringConvertible {
+    case usage(String)
+    var description: String {
+        switch self {
+        case .usage(let message): return "zkp-bench: \(message)"
+        }
+    }
+}
+
+struct Context {
+    let revision: String
+    let threads: Int
+}
+
+/// The result of one benchmark: per-operation seconds over several runs.
+struct Measurement {
+    let name: String
+    let parameters: [String: Int]
+    let seconds: [Double]
+    let threads: Int
+    let revision: String
+
+    func json() -> String {
+        let sorted = seconds.sorted()
+        let median =
+            sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let object: [String: Any] = [
+            "name": name, "parameters": parameters, "runs": seconds.count, "median_s": median,
+            "min_s": sorted.first!, "max_s": sorted.last!, "threads": threads, "git_revision": revision,
+        ]
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Times `operation` `runs` times; each run performs `batch` operations and yields seconds per operation.
+func measure(runs: Int, batch: Int = 1, _ operation: () async -> Void) async -> [Double] {
+    var results: [Double] = []
+    let clock = ContinuousClock()
+    await operation()  // warm-up: caches, lazy tables
+    for _ in 0..<runs {
+        let elapsed = await clock.measure { await operation() }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        results.append(seconds / Double(batch))
+    }
+    return results
+}
+
+/// Keeps a value alive so the optimiser cannot remove the work that produced it: the
+/// function is opaque to the optimiser, so the value must really be computed.
+@inline(never) @_optimize(none)
+func consume<T>(_ value: T) {}
+
+func gitRevision() -> String {
+    if let revision = ProcessInfo.processInfo.environment["ZKP_GIT_REVISION"] { return revision }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["git", "rev-parse", "--short=12", "HEAD"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return "unknown" }
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let revision = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    return process.terminationStatus == 0 && !revision.isEmpty ? revision : "unknown"
+}

@@ -1,0 +1,127 @@
+import BN254
+
+/// One named measurement.
+struct Benchmark {
+    let name: String
+    let run: (Context, Int?) async throws -> Measurement
+}
+
+/// A deterministic generator so that every run measures the same inputs.
+struct BenchRandom: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+/// Distinct points P₀ + i·D, as a proving key's bases are: cheap to make, not structured for the MSM.
+func pointSequence<Curve>(_ count: Int, start: JacobianPoint<Curve>, step: JacobianPoint<Curve>) -> [AffinePoint<Curve>]
+{
+    var points: [JacobianPoint<Curve>] = []
+    points.reserveCapacity(count)
+    var current = start
+    for _ in 0..<count {
+        points.append(current)
+        current = current + step
+    }
+    return JacobianPoint.batchAffine(points)
+}
+
+enum BenchmarkCatalog {
+    static var all: [Benchmark] {
+        micro + msm
+    }
+
+    static func micro(_ name: String, batch: Int, defaultRuns: Int = 7, _ body: @escaping () -> Void) -> Benchmark {
+        Benchmark(name: name) { context, runs in
+            let seconds = await measure(runs: runs ?? defaultRuns, batch: batch) { body() }
+            return Measurement(
+                name: name, parameters: ["batch": batch], seconds: seconds, threads: 1, revision: context.revision)
+        }
+    }
+
+    static var micro: [Benchmark] {
+        var rng = BenchRandom(state: 1)
+        let a = Fp.random(using: &rng)
+        let b = Fp.random(using: &rng)
+        let g1 = G1.generator * Fr.random(using: &rng)
+        let g1Affine = (G1.generator * Fr.random(using: &rng)).affine
+        let g2 = G2.generator * Fr.random(using: &rng)
+        let scalars = (0..<64).map { _ in Fr.random(using: &rng) }
+        let pairs = (0..<4).map { _ in
+            ((G1.generator * Fr.random(using: &rng)).affine, (G2.generator * Fr.random(using: &rng)).affine)
+        }
+        return [
+            micro("fp_mul", batch: 1_000_000) {
+                var x = a
+                for _ in 0..<1_000_000 { x = x * b }
+                consume(x)
+            },
+            micro("fp_inverse", batch: 10_000) {
+                var x = a
+                for _ in 0..<10_000 { x = x.inverse()! + b }
+                consume(x)
+            },
+            micro("g1_add_mixed", batch: 100_000) {
+                var p = g1
+                for _ in 0..<100_000 { p = p + g1Affine }
+                consume(p)
+            },
+            micro("g1_add", batch: 100_000) {
+                var p = g1
+                for _ in 0..<100_000 { p = p + g1 }
+                consume(p)
+            },
+            micro("g1_double", batch: 100_000) {
+                var p = g1
+                for _ in 0..<100_000 { p = p.doubled() }
+                consume(p)
+            },
+            micro("g1_scalar_mul", batch: 1_000) {
+                for i in 0..<1_000 { consume(g1 * scalars[i & 63]) }
+            },
+            micro("g2_scalar_mul", batch: 300) {
+                for i in 0..<300 { consume(g2 * scalars[i & 63]) }
+            },
+            micro("pairing", batch: 50) {
+                for i in 0..<50 { consume(Pairing.pairing(pairs[i & 3].0, pairs[i & 3].1)) }
+            },
+            micro("multi_pairing_4", batch: 20) {
+                for _ in 0..<20 { consume(Pairing.productIsOne(pairs)) }
+            },
+        ]
+    }
+
+    static func msmBenchmark<Curve>(
+        _ name: String, logSize: Int, threads: Int?, generator: JacobianPoint<Curve>, defaultRuns: Int
+    ) -> Benchmark {
+        Benchmark(name: name) { context, runs in
+            var rng = BenchRandom(state: UInt64(logSize))
+            let count = 1 << logSize
+            let points = pointSequence(
+                count, start: generator * Fr.random(using: &rng), step: generator * Fr.random(using: &rng))
+            let scalars = (0..<count).map { _ in Fr.random(using: &rng) }
+            let threadCount = threads ?? context.threads
+            let seconds = await measure(runs: runs ?? defaultRuns) {
+                consume(await MSM.multiply(points: points, scalars: scalars, threads: threadCount))
+            }
+            return Measurement(
+                name: name, parameters: ["log_n": logSize, "n": count], seconds: seconds, threads: threadCount,
+                revision: context.revision)
+        }
+    }
+
+    static var msm: [Benchmark] {
+        [
+            msmBenchmark("g1_msm_2^16_1t", logSize: 16, threads: 1, generator: G1.generator, defaultRuns: 5),
+            msmBenchmark("g1_msm_2^16", logSize: 16, threads: nil, generator: G1.generator, defaultRuns: 5),
+            msmBenchmark("g1_msm_2^20_1t", logSize: 20, threads: 1, generator: G1.generator, defaultRuns: 3),
+            msmBenchmark("g1_msm_2^20", logSize: 20, threads: nil, generator: G1.generator, defaultRuns: 3),
+            msmBenchmark("g2_msm_2^16_1t", logSize: 16, threads: 1, generator: G2.generator, defaultRuns: 3),
+        ]
+    }
+}

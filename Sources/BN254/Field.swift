@@ -1,0 +1,72 @@
+/// The operations every field here offers: the prime fields `Fp` and `Fr` and
+/// the extensions `Fp2`, `Fp6`, `Fp12`. Curve arithmetic is written once over
+/// this protocol and specialised for each coordinate field.
+public protocol FieldElement: Hashable, Sendable, CustomStringConvertible {
+    static var zero: Self { get }
+    static var one: Self { get }
+
+    var isZero: Bool { get }
+
+    static func + (lhs: Self, rhs: Self) -> Self
+    static func - (lhs: Self, rhs: Self) -> Self
+    static func * (lhs: Self, rhs: Self) -> Self
+    static prefix func - (value: Self) -> Self
+
+    /// `self * self`, often cheaper than a general product.
+    func squared() -> Self
+    /// `self + self`.
+    func doubled() -> Self
+    /// The multiplicative inverse, or nil for zero.
+    func inverse() -> Self?
+}
+
+extension FieldElement {
+    @inlinable @inline(__always)
+    public static func += (lhs: inout Self, rhs: Self) { lhs = lhs + rhs }
+    @inlinable @inline(__always)
+    public static func -= (lhs: inout Self, rhs: Self) { lhs = lhs - rhs }
+    @inlinable @inline(__always)
+    public static func *= (lhs: inout Self, rhs: Self) { lhs = lhs * rhs }
+
+    /// `self` raised to `exponent` (little-endian 64-bit limbs), by square-and-multiply.
+    @inlinable
+    public func power(_ exponent: [UInt64]) -> Self {
+        var result = Self.one
+        for limb in exponent.reversed() {
+            for bit in stride(from: 63, through: 0, by: -1) {
+                result = result.squared()
+                if (limb >> UInt64(bit)) & 1 == 1 { result = result * self }
+            }
+        }
+        return result
+    }
+
+    /// `self` raised to `exponent`.
+    @inlinable
+    public func power(_ exponent: UInt256) -> Self { power([exponent.l0, exponent.l1, exponent.l2, exponent.l3]) }
+
+    /// Inverts every element of `values` with one inversion (Montgomery's trick).
+    /// Zeros stay zero.
+    @inlinable
+    public static func batchInverse(_ values: inout [Self]) {
+        values.withUnsafeMutableBufferPointer { batchInverse($0) }
+    }
+
+    /// Inverts every element of `values` in place with one inversion; zeros stay zero.
+    @inlinable
+    public static func batchInverse(_ values: UnsafeMutableBufferPointer<Self>) {
+        guard !values.isEmpty else { return }
+        var prefix = [Self](repeating: .one, count: values.count)
+        var accumulator = Self.one
+        for i in values.indices {
+            prefix[i] = accumulator
+            if !values[i].isZero { accumulator = accumulator * values[i] }
+        }
+        var inverse = accumulator.inverse()!  // a product of non-zero elements is non-zero
+        for i in values.indices.reversed() where !values[i].isZero {
+            let next = inverse * values[i]
+            values[i] = inverse * prefix[i]
+            inverse = next
+        }
+    }
+}

@@ -1,0 +1,161 @@
+/// The optimal Ate pairing e: G1 × G2 → GT ⊂ Fp12 of BN254.
+///
+/// The Miller loop runs over the signed binary digits of 6x + 2 (x = 4965661367192848881,
+/// the curve's BN parameter) with G2 in homogeneous projective coordinates, so no
+/// inversions are needed; each line is a sparse Fp12 element. Several pairs share one
+/// loop (and one final exponentiation), which is how a pairing check of n pairs costs
+/// far less than n pairings.
+///
+/// The final exponentiation's hard part is the Fuentes-Castañeda–Knapp–Rodríguez-Henríquez
+/// chain, which computes the result raised to 2x(6x² + 3x + 1), a constant coprime to r:
+/// still a non-degenerate bilinear pairing, and "is the product one?" answers the same.
+public enum Pairing {
+    /// The BN parameter x of BN254 (positive).
+    public static let bnParameter: UInt64 = 4_965_661_367_192_848_881
+
+    /// The signed binary digits of 6x + 2, least significant first; the top digit is 1.
+    static let loopDigits: [Int8] = {
+        var k = UInt128(bnParameter) * 6 + 2
+        var digits: [Int8] = []
+        while k != 0 {
+            if k & 1 == 1 {
+                let digit: Int8 = (k & 3) == 3 ? -1 : 1
+                digits.append(digit)
+                k = digit == 1 ? k - 1 : k + 1
+            } else {
+                digits.append(0)
+            }
+            k >>= 1
+        }
+        return digits
+    }()
+
+    /// e(P, Q).
+    public static func pairing(_ p: G1Affine, _ q: G2Affine) -> Fp12 {
+        finalExponentiation(millerLoop([(p, q)]))
+    }
+
+    /// Whether Π e(Pᵢ, Qᵢ) = 1, with a single final exponentiation.
+    public static func productIsOne(_ pairs: [(G1Affine, G2Affine)]) -> Bool {
+        finalExponentiation(millerLoop(pairs)) == .one
+    }
+
+    /// The product of the Miller loops f_{6x+2,Qᵢ}(Pᵢ) times the two Frobenius lines;
+    /// pairs with a point at infinity contribute one.
+    public static func millerLoop(_ pairs: [(G1Affine, G2Affine)]) -> Fp12 {
+        let active = pairs.filter { !$0.0.isInfinity && !$0.1.isInfinity }
+        if active.isEmpty { return .one }
+        var states = active.map { MillerState(p: $0.0, q: $0.1) }
+        var f = Fp12.one
+        let digits = loopDigits
+        for index in stride(from: digits.count - 2, through: 0, by: -1) {
+            if index != digits.count - 2 { f = f.squared() }
+            for i in states.indices {
+                f = states[i].doubleStep(into: f)
+            }
+            switch digits[index] {
+            case 1:
+                for i in states.indices { f = states[i].addStep(states[i].q, into: f) }
+            case -1:
+                for i in states.indices { f = states[i].addStep(-states[i].q, into: f) }
+            default:
+                break
+            }
+        }
+        let frobenius = FrobeniusCoefficients.shared
+        for i in states.indices {
+            let q = states[i].q
+            // π(Q) and −π²(Q), where π is the p-power Frobenius carried to the twist.
+            let q1 = G2Affine(x: q.x.conjugate() * frobenius.twistX, y: q.y.conjugate() * frobenius.twistY)
+            let q2 = G2Affine(
+                x: q1.x.conjugate() * frobenius.twistX, y: -(q1.y.conjugate() * frobenius.twistY))
+            f = states[i].addStep(q1, into: f)
+            f = states[i].addStep(q2, into: f)
+        }
+        return f
+    }
+
+    /// Raises a Miller-loop output to (p¹² − 1)/r · 2x(6x² + 3x + 1), landing in GT.
+    public static func finalExponentiation(_ f: Fp12) -> Fp12 {
+        // Easy part: f^((p⁶ − 1)(p² + 1)). Afterwards the value is in the cyclotomic
+        // subgroup, where inversion is conjugation and squaring has a cheaper form.
+        guard let fInverse = f.inverse() else { return .zero }
+        let f1 = f.conjugate() * fInverse
+        let r0 = f1.frobenius(2) * f1
+
+        // Hard part.
+        @inline(__always) func powerNegX(_ a: Fp12) -> Fp12 { a.cyclotomicPower(bnParameter).conjugate() }
+        let y0 = powerNegX(r0)  // r0^(−x)
+        let y1 = y0.cyclotomicSquared()  // r0^(−2x)
+        let y2 = y1.cyclotomicSquared()  // r0^(−4x)
+        let y3 = y2 * y1  // r0^(−6x)
+        let y4 = powerNegX(y3)  // r0^(6x²)
+        let y5 = y4.cyclotomicSquared()  // r0^(12x²)
+        let y6 = powerNegX(y5).conjugate()  // r0^(12x³)
+        let y7 = y6 * y4  // r0^(12x³ + 6x²)
+        let y8 = y7 * y3.conjugate()  // r0^(12x³ + 6x² + 6x)
+        let y9 = y8 * y1  // r0^(12x³ + 6x² + 4x)
+        let y11 = y8 * y4 * r0  // r0^(12x³ + 12x² + 6x + 1)
+        let y13 = y9.frobenius(1) * y11
+        let y14 = y8.frobenius(2) * y13
+        let y15 = (r0.conjugate() * y9).frobenius(3)  // (12x³ + 6x² + 4x − 1)·p³
+        return y15 * y14
+    }
+}
+
+/// One pair's running state in the Miller loop: T accumulates multiples of Q.
+struct MillerState {
+    let p: G1Affine
+    let q: G2Affine
+    var tx: Fp2
+    var ty: Fp2
+    var tz: Fp2
+
+    init(p: G1Affine, q: G2Affine) {
+        self.p = p
+        self.q = q
+        tx = q.x
+        ty = q.y
+        tz = .one
+    }
+
+    /// T ← 2T, and f·ℓ_{T,T}(P).
+    @inline(__always)
+    mutating func doubleStep(into f: Fp12) -> Fp12 {
+        // Homogeneous projective doubling with the tangent line (Costello–Lange–Naehrig).
+        let a = (tx * ty).scaled(by: MillerState.half)
+        let b = ty.squared()
+        let c = tz.squared()
+        let e = G2Curve.b * (c.doubled() + c)
+        let f3 = e.doubled() + e
+        let g = (b + f3).scaled(by: MillerState.half)
+        let h = (ty + tz).squared() - (b + c)
+        let i = e - b
+        let j = tx.squared()
+        let eSquared = e.squared()
+        tx = a * (b - f3)
+        ty = g.squared() - (eSquared.doubled() + eSquared)
+        tz = b * h
+        return f.multipliedByLine((-h).scaled(by: p.y), (j.doubled() + j).scaled(by: p.x), i)
+    }
+
+    /// T ← T + R for an affine R, and f·ℓ_{T,R}(P).
+    @inline(__always)
+    mutating func addStep(_ r: G2Affine, into f: Fp12) -> Fp12 {
+        let theta = ty - r.y * tz
+        let lambda = tx - r.x * tz
+        let c = theta.squared()
+        let d = lambda.squared()
+        let e = lambda * d
+        let ff = tz * c
+        let g = tx * d
+        let h = e + ff - g.doubled()
+        tx = lambda * h
+        ty = theta * (g - h) - e * ty
+        tz = tz * e
+        let j = theta * r.x - lambda * r.y
+        return f.multipliedByLine(lambda.scaled(by: p.y), (-theta).scaled(by: p.x), j)
+    }
+
+    static let half = Fp(2).inverse()!
+}

@@ -1,0 +1,228 @@
+/// A prime field of a 254-bit modulus, with elements kept in Montgomery form
+/// (a·2^256 mod m) in four 64-bit limbs.
+///
+/// `Fp` and `Fr` conform by naming their constants; every operation is written
+/// once here and specialised for each, so the constants become immediates.
+/// The multiplication is CIOS with the "no-carry" shortcut, which needs the
+/// modulus's top limb below 2^63 − 1 (true of both BN254 moduli).
+public protocol PrimeField: FieldElement, Comparable {
+    /// The modulus m.
+    static var modulus: UInt256 { get }
+    /// −m⁻¹ mod 2^64.
+    static var montgomeryInverse: UInt64 { get }
+    /// 2^256 mod m: the Montgomery form of one.
+    static var montgomeryOne: UInt256 { get }
+    /// 2^512 mod m: converts a canonical value into Montgomery form.
+    static var montgomeryRSquared: UInt256 { get }
+    /// s such that m − 1 = 2^s · t with t odd.
+    static var twoAdicity: Int { get }
+    /// A primitive 2^s-th root of unity (Montgomery form), for square roots and NTTs.
+    static var twoAdicRootOfUnityMontgomery: UInt256 { get }
+    /// A quadratic non-residue, canonical.
+    static var quadraticNonResidue: UInt64 { get }
+
+    /// The raw Montgomery representation.
+    var montgomery: UInt256 { get set }
+    init(montgomery: UInt256)
+}
+
+// MARK: - Arithmetic
+
+extension PrimeField {
+    @inlinable @inline(__always)
+    public static var zero: Self { Self(montgomery: .zero) }
+
+    @inlinable @inline(__always)
+    public static var one: Self { Self(montgomery: montgomeryOne) }
+
+    @inlinable @inline(__always)
+    public var isZero: Bool { montgomery.isZero }
+
+    /// `value − m` if that is non-negative, else `value`; for values below 2m.
+    @inlinable @inline(__always)
+    static func reduceOnce(_ value: UInt256) -> UInt256 {
+        let (reduced, borrow) = value.subtractingReportingBorrow(modulus)
+        return borrow ? value : reduced
+    }
+
+    @inlinable @inline(__always)
+    public static func + (lhs: Self, rhs: Self) -> Self {
+        // Both below m < 2^254, so the sum fits in 256 bits.
+        Self(montgomery: reduceOnce(lhs.montgomery.addingReportingCarry(rhs.montgomery).sum))
+    }
+
+    @inlinable @inline(__always)
+    public static func - (lhs: Self, rhs: Self) -> Self {
+        let (difference, borrow) = lhs.montgomery.subtractingReportingBorrow(rhs.montgomery)
+        if !borrow { return Self(montgomery: difference) }
+        return Self(montgomery: difference.addingReportingCarry(modulus).sum)
+    }
+
+    @inlinable @inline(__always)
+    public static prefix func - (value: Self) -> Self {
+        if value.isZero { return value }
+        return Self(montgomery: modulus.subtractingReportingBorrow(value.montgomery).difference)
+    }
+
+    @inlinable @inline(__always)
+    public func doubled() -> Self { self + self }
+
+    @inlinable @inline(__always)
+    public static func * (lhs: Self, rhs: Self) -> Self {
+        Self(montgomery: montgomeryProduct(lhs.montgomery, rhs.montgomery))
+    }
+
+    @inlinable @inline(__always)
+    public func squared() -> Self { Self(montgomery: Self.montgomeryProduct(montgomery, montgomery)) }
+
+    /// a·b·2^−256 mod m for a, b < m.
+    @inlinable @inline(__always)
+    static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
+        var t0: UInt64 = 0
+        var t1: UInt64 = 0
+        var t2: UInt64 = 0
+        var t3: UInt64 = 0
+        montgomeryRound(&t0, &t1, &t2, &t3, a, b.l0)
+        montgomeryRound(&t0, &t1, &t2, &t3, a, b.l1)
+        montgomeryRound(&t0, &t1, &t2, &t3, a, b.l2)
+        montgomeryRound(&t0, &t1, &t2, &t3, a, b.l3)
+        return reduceOnce(UInt256(t0, t1, t2, t3))
+    }
+
+    /// One CIOS round: t = (t + a·bᵢ + q·m) / 2^64 with q chosen to clear the low limb.
+    @inlinable @inline(__always)
+    static func montgomeryRound(
+        _ t0: inout UInt64, _ t1: inout UInt64, _ t2: inout UInt64, _ t3: inout UInt64,
+        _ a: UInt256, _ bi: UInt64
+    ) {
+        let m = modulus
+        var (carry, u0) = multiplyAdd(t0, a.l0, bi, 0)
+        var u1: UInt64
+        var u2: UInt64
+        var u3: UInt64
+        (carry, u1) = multiplyAdd(t1, a.l1, bi, carry)
+        (carry, u2) = multiplyAdd(t2, a.l2, bi, carry)
+        (carry, u3) = multiplyAdd(t3, a.l3, bi, carry)
+        let high = carry
+        let q = u0 &* montgomeryInverse
+        (carry, _) = multiplyAdd(u0, q, m.l0, 0)
+        (carry, t0) = multiplyAdd(u1, q, m.l1, carry)
+        (carry, t1) = multiplyAdd(u2, q, m.l2, carry)
+        (carry, t2) = multiplyAdd(u3, q, m.l3, carry)
+        t3 = high &+ carry
+    }
+
+    /// The multiplicative inverse by Fermat's little theorem; nil for zero.
+    @inlinable
+    public func inverse() -> Self? {
+        if isZero { return nil }
+        let exponent = Self.modulus.subtractingReportingBorrow(UInt256(2)).difference
+        return power(exponent)
+    }
+
+    /// Ordering by canonical value.
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.canonical < rhs.canonical }
+}
+
+// MARK: - Conversions
+
+extension PrimeField {
+    /// The element with canonical value `value`; nil if `value` ≥ m.
+    @inlinable
+    public init?(canonical value: UInt256) {
+        guard value < Self.modulus else { return nil }
+        self.init(montgomery: Self.montgomeryProduct(value, Self.montgomeryRSquared))
+    }
+
+    /// The element `value mod m` for any 256-bit value.
+    @inlinable
+    public init(reducing value: UInt256) {
+        var reduced = value
+        while !(reduced < Self.modulus) { reduced = reduced.subtractingReportingBorrow(Self.modulus).difference }
+        self.init(montgomery: Self.montgomeryProduct(reduced, Self.montgomeryRSquared))
+    }
+
+    /// The element `value mod m`.
+    @inlinable
+    public init(_ value: UInt64) { self.init(reducing: UInt256(value)) }
+
+    /// The canonical value in 0..<m.
+    @inlinable
+    public var canonical: UInt256 { Self.montgomeryProduct(montgomery, UInt256(1)) }
+
+    /// Parses a canonical decimal string; nil if malformed or ≥ m.
+    public init?(decimal text: some StringProtocol) {
+        guard let value = UInt256(decimal: text) else { return nil }
+        self.init(canonical: value)
+    }
+
+    /// Reads 32 big-endian bytes; nil if the length is wrong or the value ≥ m.
+    public init?<Bytes: Collection>(bigEndian bytes: Bytes) where Bytes.Element == UInt8 {
+        guard let value = UInt256(bigEndian: bytes) else { return nil }
+        self.init(canonical: value)
+    }
+
+    /// Reads 32 little-endian bytes; nil if the length is wrong or the value ≥ m.
+    public init?<Bytes: Collection>(littleEndian bytes: Bytes) where Bytes.Element == UInt8 {
+        guard let value = UInt256(littleEndian: bytes) else { return nil }
+        self.init(canonical: value)
+    }
+
+    /// The canonical value as 32 big-endian bytes.
+    public var bigEndianBytes: [UInt8] { canonical.bigEndianBytes }
+    /// The canonical value as 32 little-endian bytes.
+    public var littleEndianBytes: [UInt8] { canonical.littleEndianBytes }
+    /// The canonical value in decimal.
+    public var decimalString: String { canonical.decimalString }
+    public var description: String { decimalString }
+
+    /// A uniformly random element drawn from `generator` (rejection sampling).
+    public static func random<G: RandomNumberGenerator>(using generator: inout G) -> Self {
+        let topMask = UInt64.max >> UInt64(modulus.l3.leadingZeroBitCount)
+        while true {
+            let candidate = UInt256(generator.next(), generator.next(), generator.next(), generator.next() & topMask)
+            if let element = Self(canonical: candidate) { return element }
+        }
+    }
+}
+
+// MARK: - Roots and residues
+
+extension PrimeField {
+    /// The Legendre symbol: 0 for zero, 1 for a non-zero square, −1 otherwise.
+    public func legendreSymbol() -> Int {
+        if isZero { return 0 }
+        let exponent = Self.modulus.subtractingReportingBorrow(UInt256(1)).difference.halved
+        return power(exponent) == .one ? 1 : -1
+    }
+
+    /// A square root (Tonelli–Shanks), or nil if `self` is not a square.
+    public func squareRoot() -> Self? {
+        if isZero { return self }
+        var s = Self.twoAdicity
+        let minusOne = Self.modulus.subtractingReportingBorrow(UInt256(1)).difference
+        var odd = minusOne
+        for _ in 0..<s { odd = odd.halved }
+        // x = a^((t+1)/2), b = a^t, c = a primitive 2^s-th root of unity.
+        let oddPlusOneHalf = odd.addingReportingCarry(UInt256(1)).sum.halved
+        var x = power(oddPlusOneHalf)
+        var b = power(odd)
+        var c = Self(montgomery: Self.twoAdicRootOfUnityMontgomery)
+        while b != .one {
+            var order = 0
+            var probe = b
+            while probe != .one {
+                probe = probe.squared()
+                order += 1
+                if order == s { return nil }
+            }
+            var factor = c
+            for _ in 0..<(s - order - 1) { factor = factor.squared() }
+            s = order
+            c = factor.squared()
+            x = x * factor
+            b = b * c
+        }
+        return x
+    }
+}

@@ -1,0 +1,89 @@
+/// Scalar multiplication.
+extension JacobianPoint {
+    /// [k]P for any 256-bit integer k, exactly (no reduction modulo the group
+    /// order, so it is also right for points outside the order-r subgroup).
+    ///
+    /// Width-5 signed windows (wNAF): about 256 doublings and 256/6 additions.
+    @inlinable
+    public func multiplied(by scalar: UInt256) -> JacobianPoint {
+        if isInfinity || scalar.isZero { return .infinity }
+        let width = 5
+        let digits = wnafDigits(scalar, width: width)
+        // table[i] = (2i + 1)·P
+        var table = [JacobianPoint](repeating: self, count: 1 << (width - 2))
+        let twice = doubled()
+        for i in 1..<table.count { table[i] = table[i - 1] + twice }
+        var result = JacobianPoint.infinity
+        for digit in digits.reversed() {
+            result = result.doubled()
+            if digit > 0 {
+                result = result + table[Int(digit) >> 1]
+            } else if digit < 0 {
+                result = result - table[Int(-digit) >> 1]
+            }
+        }
+        return result
+    }
+
+    @inlinable
+    public static func * (point: JacobianPoint, scalar: Fr) -> JacobianPoint {
+        point.multiplied(by: scalar.canonical)
+    }
+
+    @inlinable
+    public static func * (scalar: Fr, point: JacobianPoint) -> JacobianPoint {
+        point.multiplied(by: scalar.canonical)
+    }
+}
+
+extension AffinePoint {
+    @inlinable
+    public static func * (point: AffinePoint, scalar: Fr) -> JacobianPoint<Curve> {
+        point.jacobian.multiplied(by: scalar.canonical)
+    }
+}
+
+/// The width-w non-adjacent form of `scalar`: digits in (−2^(w−1), 2^(w−1)), odd or zero,
+/// least significant first, with at least w − 1 zeros after every non-zero digit.
+@inlinable
+func wnafDigits(_ scalar: UInt256, width: Int) -> [Int8] {
+    var digits: [Int8] = []
+    digits.reserveCapacity(258)
+    var k = scalar
+    var high = false  // bit 256, set when adding a negative digit's magnitude carries out
+    let window = UInt64(1) << UInt64(width)
+    while !k.isZero || high {
+        var digit: Int64 = 0
+        if k.l0 & 1 == 1 {
+            digit = Int64(k.l0 & (window - 1))
+            if digit >= Int64(window >> 1) { digit -= Int64(window) }
+            if digit > 0 {
+                k = k.subtractingReportingBorrow(UInt256(UInt64(digit))).difference
+            } else {
+                let (sum, carry) = k.addingReportingCarry(UInt256(UInt64(-digit)))
+                k = sum
+                high = high || carry
+            }
+        }
+        digits.append(Int8(digit))
+        k = k.halved
+        if high {
+            k.l3 |= 1 << 63
+            high = false
+        }
+    }
+    return digits
+}
+
+extension JacobianPoint where Curve == G2Curve {
+    /// Whether the point lies in the order-r subgroup G2 (the twist has a large cofactor,
+    /// so every G2 point that comes from outside must pass this).
+    public var isInSubgroup: Bool {
+        multiplied(by: Fr.modulus).isInfinity
+    }
+}
+
+extension AffinePoint where Curve == G2Curve {
+    /// Whether the point lies in the order-r subgroup G2.
+    public var isInSubgroup: Bool { jacobian.isInSubgroup }
+}

@@ -1,0 +1,278 @@
+/// A 256-bit unsigned integer as four little-endian 64-bit limbs.
+///
+/// The canonical (non-Montgomery) value of a field element, a scalar, or a
+/// modulus. Arithmetic here is the plain integer kind with explicit carries;
+/// modular arithmetic lives in the field types.
+@frozen
+public struct UInt256: Hashable, Sendable {
+    public var l0: UInt64
+    public var l1: UInt64
+    public var l2: UInt64
+    public var l3: UInt64
+
+    @inlinable @inline(__always)
+    public init(_ l0: UInt64, _ l1: UInt64, _ l2: UInt64, _ l3: UInt64) {
+        self.l0 = l0
+        self.l1 = l1
+        self.l2 = l2
+        self.l3 = l3
+    }
+
+    @inlinable
+    public init(_ value: UInt64) { self.init(value, 0, 0, 0) }
+
+    public static let zero = UInt256(0, 0, 0, 0)
+
+    @inlinable
+    public var isZero: Bool { (l0 | l1 | l2 | l3) == 0 }
+
+    /// The limb at `index` (0 = least significant).
+    @inlinable
+    public subscript(limb index: Int) -> UInt64 {
+        switch index {
+        case 0: return l0
+        case 1: return l1
+        case 2: return l2
+        default: return l3
+        }
+    }
+
+    /// Bit `index` (0 = least significant), for `index` in 0..<256.
+    @inlinable
+    public func bit(_ index: Int) -> Bool {
+        (self[limb: index >> 6] >> UInt64(index & 63)) & 1 == 1
+    }
+
+    /// The number of significant bits (0 for zero).
+    @inlinable
+    public var bitWidth: Int {
+        if l3 != 0 { return 256 - l3.leadingZeroBitCount }
+        if l2 != 0 { return 192 - l2.leadingZeroBitCount }
+        if l1 != 0 { return 128 - l1.leadingZeroBitCount }
+        return 64 - l0.leadingZeroBitCount
+    }
+
+    /// `count` bits starting at bit `start`, as an integer (`count` ≤ 64).
+    @inlinable
+    public func bits(from start: Int, count: Int) -> UInt64 {
+        let limb = start >> 6
+        let shift = UInt64(start & 63)
+        var value = self[limb: limb] >> shift
+        if shift != 0 && limb < 3 && Int(shift) + count > 64 {
+            value |= self[limb: limb + 1] << (64 - shift)
+        }
+        return count == 64 ? value : value & ((1 << UInt64(count)) &- 1)
+    }
+}
+
+// MARK: - Carry arithmetic
+
+/// `a + b + carry` → (sum, carry out); carries are 0 or 1.
+@inlinable @inline(__always)
+func addWithCarry(_ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
+    let sum = UInt128(a) &+ UInt128(b) &+ UInt128(carry)
+    return (UInt64(truncatingIfNeeded: sum), UInt64(truncatingIfNeeded: sum >> 64))
+}
+
+/// `a - b - borrow` → (difference, borrow out); borrows are 0 or 1.
+@inlinable @inline(__always)
+func subtractWithBorrow(_ a: UInt64, _ b: UInt64, _ borrow: UInt64) -> (UInt64, UInt64) {
+    let difference = UInt128(a) &- UInt128(b) &- UInt128(borrow)
+    return (UInt64(truncatingIfNeeded: difference), UInt64(truncatingIfNeeded: difference >> 127))
+}
+
+/// `a + b * c + carry` → (high, low); never overflows 128 bits.
+@inlinable @inline(__always)
+func multiplyAdd(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
+    let product = UInt128(b) &* UInt128(c) &+ UInt128(a) &+ UInt128(carry)
+    return (UInt64(truncatingIfNeeded: product >> 64), UInt64(truncatingIfNeeded: product))
+}
+
+extension UInt256 {
+    /// `self + other` and the carry out of bit 255.
+    @inlinable @inline(__always)
+    public func addingReportingCarry(_ other: UInt256) -> (sum: UInt256, carry: Bool) {
+        let (s0, c0) = addWithCarry(l0, other.l0, 0)
+        let (s1, c1) = addWithCarry(l1, other.l1, c0)
+        let (s2, c2) = addWithCarry(l2, other.l2, c1)
+        let (s3, c3) = addWithCarry(l3, other.l3, c2)
+        return (UInt256(s0, s1, s2, s3), c3 != 0)
+    }
+
+    /// `self - other` and whether it borrowed (that is, `self < other`).
+    @inlinable @inline(__always)
+    public func subtractingReportingBorrow(_ other: UInt256) -> (difference: UInt256, borrow: Bool) {
+        let (d0, b0) = subtractWithBorrow(l0, other.l0, 0)
+        let (d1, b1) = subtractWithBorrow(l1, other.l1, b0)
+        let (d2, b2) = subtractWithBorrow(l2, other.l2, b1)
+        let (d3, b3) = subtractWithBorrow(l3, other.l3, b2)
+        return (UInt256(d0, d1, d2, d3), b3 != 0)
+    }
+
+    /// Whether `self < other`.
+    @inlinable @inline(__always)
+    public func isLess(than other: UInt256) -> Bool {
+        subtractingReportingBorrow(other).borrow
+    }
+
+    /// `self >> 1`.
+    @inlinable
+    public var halved: UInt256 {
+        UInt256(
+            (l0 >> 1) | (l1 << 63), (l1 >> 1) | (l2 << 63), (l2 >> 1) | (l3 << 63), l3 >> 1)
+    }
+
+    /// The quotient and remainder of division by a small divisor.
+    @inlinable
+    public func dividedReportingRemainder(by divisor: UInt64) -> (quotient: UInt256, remainder: UInt64) {
+        precondition(divisor != 0, "division by zero")
+        var remainder: UInt64 = 0
+        var limbs = [l3, l2, l1, l0]
+        for i in 0..<4 {
+            let (q, r) = divisor.dividingFullWidth((high: remainder, low: limbs[i]))
+            limbs[i] = q
+            remainder = r
+        }
+        return (UInt256(limbs[3], limbs[2], limbs[1], limbs[0]), remainder)
+    }
+
+    /// `self * factor + addend`, or nil if the result does not fit in 256 bits.
+    @inlinable
+    public func multipliedReportingOverflow(by factor: UInt64, adding addend: UInt64) -> UInt256? {
+        let (c0, r0) = multiplyAdd(addend, l0, factor, 0)
+        let (c1, r1) = multiplyAdd(0, l1, factor, c0)
+        let (c2, r2) = multiplyAdd(0, l2, factor, c1)
+        let (c3, r3) = multiplyAdd(0, l3, factor, c2)
+        return c3 == 0 ? UInt256(r0, r1, r2, r3) : nil
+    }
+}
+
+extension UInt256: Comparable {
+    @inlinable
+    public static func < (lhs: UInt256, rhs: UInt256) -> Bool { lhs.isLess(than: rhs) }
+}
+
+// MARK: - Bytes and text
+
+extension UInt256 {
+    /// The 32-byte big-endian encoding.
+    public var bigEndianBytes: [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for i in 0..<4 {
+            let limb = self[limb: 3 - i]
+            for j in 0..<8 { bytes[i * 8 + j] = UInt8(truncatingIfNeeded: limb >> UInt64(56 - 8 * j)) }
+        }
+        return bytes
+    }
+
+    /// The 32-byte little-endian encoding.
+    public var littleEndianBytes: [UInt8] { Array(bigEndianBytes.reversed()) }
+
+    /// Reads exactly 32 big-endian bytes.
+    public init?<Bytes: Collection>(bigEndian bytes: Bytes) where Bytes.Element == UInt8 {
+        guard bytes.count == 32 else { return nil }
+        var limbs: [UInt64] = [0, 0, 0, 0]
+        for (offset, byte) in bytes.enumerated() {
+            let limb = 3 - offset / 8
+            limbs[limb] = (limbs[limb] << 8) | UInt64(byte)
+        }
+        self.init(limbs[0], limbs[1], limbs[2], limbs[3])
+    }
+
+    /// Reads exactly 32 little-endian bytes.
+    public init?<Bytes: Collection>(littleEndian bytes: Bytes) where Bytes.Element == UInt8 {
+        guard bytes.count == 32 else { return nil }
+        self.init(bigEndian: Array(bytes.reversed()))
+    }
+
+    /// Parses a decimal string of digits only (no sign, no spaces); nil if it is not one or exceeds 2^256 − 1.
+    public init?(decimal text: some StringProtocol) {
+        guard !text.isEmpty else { return nil }
+        var value = UInt256.zero
+        for scalar in text.utf8 {
+            guard scalar >= UInt8(ascii: "0") && scalar <= UInt8(ascii: "9") else { return nil }
+            guard let next = value.multipliedReportingOverflow(by: 10, adding: UInt64(scalar - UInt8(ascii: "0")))
+            else { return nil }
+            value = next
+        }
+        self = value
+    }
+
+    /// Parses hexadecimal digits with an optional `0x` prefix, at most 64 digits.
+    public init?(hex text: some StringProtocol) {
+        var digits = Substring(text)
+        if digits.hasPrefix("0x") || digits.hasPrefix("0X") { digits = digits.dropFirst(2) }
+        guard !digits.isEmpty, digits.count <= 64 else { return nil }
+        var value = UInt256.zero
+        for scalar in digits.utf8 {
+            guard let nibble = hexValue(scalar) else { return nil }
+            guard let next = value.multipliedReportingOverflow(by: 16, adding: UInt64(nibble)) else { return nil }
+            value = next
+        }
+        self = value
+    }
+
+    /// The decimal representation, without leading zeros.
+    public var decimalString: String {
+        if isZero { return "0" }
+        var chunks: [UInt64] = []
+        var value = self
+        let base: UInt64 = 10_000_000_000_000_000_000  // 10^19, the largest power of ten below 2^64
+        while !value.isZero {
+            let (quotient, remainder) = value.dividedReportingRemainder(by: base)
+            chunks.append(remainder)
+            value = quotient
+        }
+        var text = String(chunks.removeLast())
+        for chunk in chunks.reversed() {
+            let digits = String(chunk)
+            text += String(repeating: "0", count: 19 - digits.count) + digits
+        }
+        return text
+    }
+
+    /// The 64-digit lower-case hexadecimal representation.
+    public var hexString: String { hexEncode(bigEndianBytes) }
+}
+
+extension UInt256: CustomStringConvertible {
+    public var description: String { decimalString }
+}
+
+@inlinable
+func hexValue(_ character: UInt8) -> UInt8? {
+    switch character {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return character - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return character - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return character - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+}
+
+/// Lower-case hexadecimal of `bytes`, two digits a byte.
+public func hexEncode(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Decodes hexadecimal text (an optional `0x` prefix, an even number of digits); nil if malformed.
+public func hexDecode(_ text: some StringProtocol) -> [UInt8]? {
+    var digits = Substring(text)
+    if digits.hasPrefix("0x") || digits.hasPrefix("0X") { digits = digits.dropFirst(2) }
+    let scalars = Array(digits.utf8)
+    guard scalars.count % 2 == 0 else { return nil }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(scalars.count / 2)
+    var index = 0
+    while index < scalars.count {
+        guard let high = hexValue(scalars[index]), let low = hexValue(scalars[index + 1]) else { return nil }
+        bytes.append(high << 4 | low)
+        index += 2
+    }
+    return bytes
+}

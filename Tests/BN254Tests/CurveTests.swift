@@ -1,0 +1,68 @@
+import TestSupport
+import Testing
+
+@testable import BN254
+
+@Suite("Curves")
+struct CurveTests {
+    @Test("the generators are on their curves and have order r")
+    func generators() {
+        #expect(G1Curve.generator.isOnCurve)
+        #expect(G2Curve.generator.isOnCurve)
+        #expect(G1.generator.multiplied(by: Fr.modulus).isInfinity)
+        #expect(G2.generator.isInSubgroup)
+        #expect(!G1.generator.multiplied(by: Fr.modulus.subtractingReportingBorrow(UInt256(1)).difference).isInfinity)
+    }
+
+    @Test("group law: addition, doubling, mixed addition and negation agree (G1 and G2)")
+    func groupLaw() {
+        var rng = SeededRandom.forTest("group law")
+        checkGroupLaw(G1.generator, using: &rng)
+        checkGroupLaw(G2.generator, using: &rng)
+    }
+
+    func checkGroupLaw<C: CurveParameters>(_ generator: JacobianPoint<C>, using rng: inout SeededRandom) {
+        for _ in 0..<10 {
+            let a = generator * Fr.random(using: &rng)
+            let b = generator * Fr.random(using: &rng)
+            #expect(a.isOnCurve && b.isOnCurve)
+            #expect(a + b == b + a)
+            #expect(a + a == a.doubled())
+            #expect(a + b.affine == a + b)
+            #expect(a + a.affine == a.doubled())
+            #expect((a + (-a)).isInfinity)
+            #expect((a + (-a.affine)).isInfinity)
+            #expect(a + JacobianPoint.infinity == a)
+            #expect(JacobianPoint.infinity + a == a)
+            #expect(a.affine.jacobian == a)
+            let (x, y) = (Fr.random(using: &rng), Fr.random(using: &rng))
+            #expect(generator * x + generator * y == generator * (x + y))
+            #expect((generator * x) * y == generator * (x * y))
+        }
+        #expect(generator.multiplied(by: UInt256(5)) == generator + generator + generator + generator + generator)
+        #expect(generator.multiplied(by: .zero).isInfinity)
+        // A scalar ≥ r wraps around (these points have order r).
+        #expect(
+            generator.multiplied(by: Fr.modulus.addingReportingCarry(UInt256(7)).sum)
+                == generator.multiplied(by: UInt256(7)))
+        let maximum = UInt256(UInt64.max, UInt64.max, UInt64.max, UInt64.max)
+        #expect(generator.multiplied(by: maximum) == generator * Fr(reducing: maximum))
+        let points = (0..<5).map { i in i == 2 ? JacobianPoint<C>.infinity : generator * Fr.random(using: &rng) }
+        #expect(JacobianPoint.batchAffine(points) == points.map(\.affine))
+    }
+
+    @Test("a G2 point on the twist but outside the subgroup fails the subgroup check")
+    func g2Subgroup() {
+        // Search for an x with x³ + b' a square: such points are almost never in G2 (cofactor ≈ p).
+        var x = Fp2(Fp(1), Fp(1))
+        while true {
+            if let y = (x.squared() * x + G2Curve.b).squareRoot() {
+                let point = G2Affine(x: x, y: y)
+                #expect(point.isOnCurve)
+                #expect(!point.isInSubgroup)
+                return
+            }
+            x = x + .one
+        }
+    }
+}

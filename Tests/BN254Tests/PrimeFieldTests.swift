@@ -1,0 +1,121 @@
+import TestSupport
+import Testing
+
+@testable import BN254
+
+@Suite("Prime fields")
+struct PrimeFieldTests {
+    static let pDecimal = "21888242871839275222246405745257275088696311157297823662689037894645226208583"
+    static let rDecimal = "21888242871839275222246405745257275088548364400416034343698204186575808495617"
+
+    @Test("the moduli are the BN254 primes, and the Montgomery constants agree with them")
+    func constants() {
+        #expect(Fp.modulus.decimalString == Self.pDecimal)
+        #expect(Fr.modulus.decimalString == Self.rDecimal)
+        #expect(Fp.modulus.l0 &* Fp.montgomeryInverse == UInt64.max)  // m·(−m⁻¹) ≡ −1 mod 2^64
+        #expect(Fr.modulus.l0 &* Fr.montgomeryInverse == UInt64.max)
+        #expect(Fp.one.canonical == UInt256(1))
+        #expect(Fr.one.canonical == UInt256(1))
+        #expect(Fp(decimal: "2")! * Fp(decimal: "3")! == Fp(6))
+    }
+
+    @Test("axioms hold on random elements of Fp and Fr")
+    func axioms() {
+        var rng = SeededRandom.forTest("field axioms")
+        checkAxioms(Fp.self, using: &rng)
+        checkAxioms(Fr.self, using: &rng)
+    }
+
+    func checkAxioms<F: PrimeField>(_: F.Type, using rng: inout SeededRandom) {
+        for _ in 0..<200 {
+            let a = F.random(using: &rng)
+            let b = F.random(using: &rng)
+            let c = F.random(using: &rng)
+            #expect(a + b == b + a)
+            #expect(a * b == b * a)
+            #expect((a + b) + c == a + (b + c))
+            #expect((a * b) * c == a * (b * c))
+            #expect(a * (b + c) == a * b + a * c)
+            #expect(a - b + b == a)
+            #expect(a + (-a) == .zero)
+            #expect(a.squared() == a * a)
+            #expect(a.doubled() == a + a)
+            if let inverse = a.inverse() { #expect(a * inverse == .one) }
+        }
+        #expect(F.zero.inverse() == nil)
+        #expect(-F.zero == .zero)
+    }
+
+    @Test("the largest element behaves as −1, and values ≥ the modulus are rejected")
+    func boundaries() {
+        let pMinusOne = Fp.modulus.subtractingReportingBorrow(UInt256(1)).difference
+        let minusOne = Fp(canonical: pMinusOne)!
+        #expect(minusOne + .one == .zero)
+        #expect(minusOne * minusOne == .one)
+        #expect(Fp(canonical: Fp.modulus) == nil)
+        #expect(Fr(canonical: Fr.modulus) == nil)
+        #expect(Fp(decimal: Self.pDecimal) == nil)
+        #expect(Fr(decimal: Self.rDecimal) == nil)
+        #expect(Fr(canonical: Fp.modulus.subtractingReportingBorrow(UInt256(1)).difference) == nil)  // r < p
+        #expect(Fp(decimal: "12a") == nil)
+        #expect(Fp(decimal: "") == nil)
+        #expect(Fp(decimal: "-1") == nil)
+        #expect(Fp(bigEndian: [UInt8](repeating: 0xff, count: 32)) == nil)
+        #expect(Fp(bigEndian: [UInt8](repeating: 0, count: 31)) == nil)
+    }
+
+    @Test("decimal, hex and byte encodings round-trip")
+    func encodings() {
+        var rng = SeededRandom.forTest("field encodings")
+        for _ in 0..<100 {
+            let a = Fp.random(using: &rng)
+            #expect(Fp(decimal: a.decimalString) == a)
+            #expect(Fp(bigEndian: a.bigEndianBytes) == a)
+            #expect(Fp(littleEndian: a.littleEndianBytes) == a)
+            #expect(UInt256(hex: a.canonical.hexString) == a.canonical)
+            let s = Fr.random(using: &rng)
+            #expect(Fr(decimal: s.decimalString) == s)
+        }
+        #expect(UInt256(decimal: "0")!.decimalString == "0")
+        #expect(UInt256(decimal: "10000000000000000000")!.decimalString == "10000000000000000000")
+        let maximum = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+        #expect(UInt256(decimal: maximum)!.decimalString == maximum)
+        #expect(
+            UInt256(decimal: "115792089237316195423570985008687907853269984665640564039457584007913129639936") == nil)
+        #expect(hexDecode("0xzz") == nil)
+        #expect(hexDecode("abc") == nil)
+        #expect(hexDecode("00ff") == [0, 255])
+    }
+
+    @Test("square roots, Legendre symbols and batch inversion")
+    func rootsAndInverses() {
+        var rng = SeededRandom.forTest("field roots")
+        for _ in 0..<50 {
+            let a = Fp.random(using: &rng)
+            let square = a.squared()
+            #expect(square.legendreSymbol() == (a.isZero ? 0 : 1))
+            let root = square.squareRoot()!
+            #expect(root == a || root == -a)
+            let s = Fr.random(using: &rng).squared()
+            #expect(s.squareRoot()!.squared() == s)
+        }
+        // 3 and 5 are the smallest non-residues of Fp and Fr.
+        #expect(Fp(3).legendreSymbol() == -1)
+        #expect(Fp(3).squareRoot() == nil)
+        #expect(Fr(5).legendreSymbol() == -1)
+        #expect(Fr(5).squareRoot() == nil)
+        // The 2-adic root of unity has order exactly 2^28.
+        let omega = Fr(montgomery: Fr.twoAdicRootOfUnityMontgomery)
+        var power = omega
+        for _ in 0..<27 { power = power.squared() }
+        #expect(power == -Fr.one)
+        #expect(power.squared() == .one)
+
+        var values = (0..<20).map { i in i == 7 ? Fr.zero : Fr.random(using: &rng) }
+        let original = values
+        Fr.batchInverse(&values)
+        for (value, inverse) in zip(original, values) {
+            #expect(value.isZero ? inverse.isZero : value * inverse == .one)
+        }
+    }
+}
