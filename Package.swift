@@ -6,7 +6,19 @@
 // `Groth16`, `Circuits`, `Raft`) depend on the standard library only, so their
 // tests build in seconds; services and tools sit above them.
 
+import Foundation
 import PackageDescription
+
+// The field arithmetic is 64×64-bit multiply-accumulate chains; on x86-64 they compile
+// to `mulx` only when the target has BMI2, which roughly halves the cost of a field
+// multiplication (46 → 25 ns measured). Every x86-64 server since 2013 (Haswell) has it.
+// `ZKP_TARGET_CPU=x86-64 swift build` makes a binary for any x86-64 machine.
+#if arch(x86_64)
+    let targetCPU = ProcessInfo.processInfo.environment["ZKP_TARGET_CPU"] ?? "haswell"
+    let fastArithmetic: [SwiftSetting] = [.unsafeFlags(["-target-cpu", targetCPU])]
+#else
+    let fastArithmetic: [SwiftSetting] = []
+#endif
 
 let package = Package(
     name: "zkp-network",
@@ -26,9 +38,9 @@ let package = Package(
     ],
     targets: [
         // MARK: Pure cores (standard library only)
-        .target(name: "BN254"),
-        .target(name: "Groth16", dependencies: ["BN254"]),
-        .target(name: "Circuits", dependencies: ["BN254", "Groth16"]),
+        .target(name: "BN254", swiftSettings: fastArithmetic),
+        .target(name: "Groth16", dependencies: ["BN254"], swiftSettings: fastArithmetic),
+        .target(name: "Circuits", dependencies: ["BN254", "Groth16"], swiftSettings: fastArithmetic),
         .target(name: "Raft"),
 
         // MARK: Executables
@@ -37,17 +49,19 @@ let package = Package(
             dependencies: [
                 "BN254",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: fastArithmetic
         ),
         .executableTarget(
             name: "zkp-bench",
             dependencies: ["BN254"],
-            path: "Benchmarks/zkp-bench"
+            path: "Benchmarks/zkp-bench",
+            swiftSettings: fastArithmetic
         ),
 
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "BN254Tests", dependencies: ["BN254", "TestSupport"]),
+        .testTarget(name: "BN254Tests", dependencies: ["BN254", "TestSupport"], swiftSettings: fastArithmetic),
         .testTarget(
             name: "HarnessTests",
             dependencies: [

@@ -1,0 +1,100 @@
+import TestSupport
+import Testing
+
+@testable import BN254
+
+@Suite("Multi-scalar multiplication")
+struct MSMTests {
+    func naive<C>(_ points: [AffinePoint<C>], _ scalars: [Fr]) -> JacobianPoint<C> {
+        zip(points, scalars).reduce(JacobianPoint<C>.infinity) { $0 + $1.0 * $1.1 }
+    }
+
+    func randomInputs<C>(
+        _ count: Int, generator: JacobianPoint<C>, using rng: inout SeededRandom
+    ) -> ([AffinePoint<C>], [Fr]) {
+        let points = JacobianPoint.batchAffine((0..<count).map { _ in generator * Fr.random(using: &rng) })
+        return (points, (0..<count).map { _ in Fr.random(using: &rng) })
+    }
+
+    @Test("G1 MSM equals the naive sum for many sizes, serial and parallel", arguments: [0, 1, 2, 3, 31, 32, 100, 700])
+    func g1(count: Int) async {
+        var rng = SeededRandom.forTest("msm g1 n=\(count)")
+        let (points, scalars) = randomInputs(count, generator: G1.generator, using: &rng)
+        let expected = naive(points, scalars)
+        #expect(MSM.multiplySerial(points: points, scalars: scalars) == expected)
+        #expect(await MSM.multiply(points: points, scalars: scalars, threads: 2) == expected)
+        #expect(await MSM.multiply(points: points, scalars: scalars, threads: 5) == expected)
+    }
+
+    @Test("G2 MSM equals the naive sum")
+    func g2() async {
+        var rng = SeededRandom.forTest("msm g2")
+        let (points, scalars) = randomInputs(150, generator: G2.generator, using: &rng)
+        #expect(await MSM.multiply(points: points, scalars: scalars, threads: 2) == naive(points, scalars))
+    }
+
+    @Test("duplicates, opposite points, infinity, zero and extreme scalars")
+    func edgeCases() async {
+        var rng = SeededRandom.forTest("msm edge cases")
+        let p = (G1.generator * Fr.random(using: &rng)).affine
+        let q = (G1.generator * Fr.random(using: &rng)).affine
+        let minusOne = -Fr.one
+        // Many copies of the same points force doublings and cancellations inside buckets.
+        var points: [G1Affine] = []
+        var scalars: [Fr] = []
+        for i in 0..<600 {
+            switch i % 6 {
+            case 0:
+                points.append(p)
+                scalars.append(Fr(7))
+            case 1:
+                points.append(-p)
+                scalars.append(Fr(7))
+            case 2:
+                points.append(q)
+                scalars.append(minusOne)
+            case 3:
+                points.append(.infinity)
+                scalars.append(Fr.random(using: &rng))
+            case 4:
+                points.append(p)
+                scalars.append(.zero)
+            default:
+                points.append(q)
+                scalars.append(Fr.random(using: &rng))
+            }
+        }
+        let expected = naive(points, scalars)
+        #expect(MSM.multiplySerial(points: points, scalars: scalars) == expected)
+        #expect(await MSM.multiply(points: points, scalars: scalars, threads: 2) == expected)
+        // All-zero scalars and a single point with scalar r − 1.
+        #expect(await MSM.multiply(points: [p, q], scalars: [.zero, .zero]).isInfinity)
+        #expect(await MSM.multiply(points: [p], scalars: [minusOne]) == -p.jacobian)
+    }
+
+    @Test("the window plan covers every scalar bit and keeps digits in range")
+    func signedDigitsReconstruct() {
+        var rng = SeededRandom.forTest("signed digits")
+        for count in [1, 40, 5000, 1 << 20] {
+            let plan = MSM.Plan(count: count)
+            let scalars =
+                (0..<4).map { _ in Fr.random(using: &rng).canonical } + [
+                    Fr.modulus.subtractingReportingBorrow(UInt256(1)).difference
+                ]
+            let digits = MSM.signedDigits(scalars, plan: MSM.Plan(count: scalars.count))
+            let small = MSM.Plan(count: scalars.count)
+            for (i, scalar) in scalars.enumerated() {
+                // Σ digit_j · 2^(c·j) mod r, computed in Fr, gives the scalar back.
+                var value = Fr.zero
+                for window in (0..<small.windowCount).reversed() {
+                    value = value * Fr(UInt64(1) << UInt64(small.windowBits))
+                    let digit = digits[window * scalars.count + i]
+                    #expect(abs(Int(digit)) <= small.bucketCount)
+                    value = value + (digit >= 0 ? Fr(UInt64(digit)) : -Fr(UInt64(-digit)))
+                }
+                #expect(value.canonical == scalar)
+            }
+            #expect(plan.windowBits * plan.windowCount >= 255)
+        }
+    }
+}
