@@ -33,7 +33,32 @@ func pointSequence<Curve>(_ count: Int, start: JacobianPoint<Curve>, step: Jacob
 
 enum BenchmarkCatalog {
     static var all: [Benchmark] {
-        micro + msm
+        micro + msm + ntt
+    }
+
+    static func nttBenchmark(_ name: String, logSize: Int, threads: Int?) -> Benchmark {
+        Benchmark(name: name) { context, runs in
+            var rng = BenchRandom(state: 7)
+            let domain = try EvaluationDomain(size: 1 << logSize)
+            let input = (0..<domain.size).map { _ in Fr.random(using: &rng) }
+            let threadCount = threads ?? context.threads
+            var values = input
+            let seconds = await measure(runs: runs ?? 5) {
+                values = input
+                try! await domain.forward(&values, threads: threadCount)
+            }
+            consume(values)
+            return Measurement(
+                name: name, parameters: ["log_n": logSize, "n": domain.size], seconds: seconds, threads: threadCount,
+                revision: context.revision)
+        }
+    }
+
+    static var ntt: [Benchmark] {
+        [
+            nttBenchmark("ntt_2^20_1t", logSize: 20, threads: 1),
+            nttBenchmark("ntt_2^20", logSize: 20, threads: nil),
+        ]
     }
 
     static func micro(_ name: String, batch: Int, defaultRuns: Int = 7, _ body: @escaping () -> Void) -> Benchmark {
@@ -97,7 +122,8 @@ enum BenchmarkCatalog {
     }
 
     static func msmBenchmark<Curve>(
-        _ name: String, logSize: Int, threads: Int?, generator: JacobianPoint<Curve>, defaultRuns: Int
+        _ name: String, logSize: Int, threads: Int?, generator: JacobianPoint<Curve>, defaultRuns: Int,
+        multiply: @escaping ([AffinePoint<Curve>], [Fr], Int) async -> JacobianPoint<Curve>
     ) -> Benchmark {
         Benchmark(name: name) { context, runs in
             var rng = BenchRandom(state: UInt64(logSize))
@@ -107,7 +133,7 @@ enum BenchmarkCatalog {
             let scalars = (0..<count).map { _ in Fr.random(using: &rng) }
             let threadCount = threads ?? context.threads
             let seconds = await measure(runs: runs ?? defaultRuns) {
-                consume(await MSM.multiply(points: points, scalars: scalars, threads: threadCount))
+                consume(await multiply(points, scalars, threadCount))
             }
             return Measurement(
                 name: name, parameters: ["log_n": logSize, "n": count], seconds: seconds, threads: threadCount,
@@ -115,13 +141,25 @@ enum BenchmarkCatalog {
         }
     }
 
+    static let g1MSM: @Sendable ([G1Affine], [Fr], Int) async -> G1 = {
+        await MSM.multiply(points: $0, scalars: $1, threads: $2)
+    }
+    static let g2MSM: @Sendable ([G2Affine], [Fr], Int) async -> G2 = {
+        await MSM.multiply(points: $0, scalars: $1, threads: $2)
+    }
+
     static var msm: [Benchmark] {
         [
-            msmBenchmark("g1_msm_2^16_1t", logSize: 16, threads: 1, generator: G1.generator, defaultRuns: 5),
-            msmBenchmark("g1_msm_2^16", logSize: 16, threads: nil, generator: G1.generator, defaultRuns: 5),
-            msmBenchmark("g1_msm_2^20_1t", logSize: 20, threads: 1, generator: G1.generator, defaultRuns: 3),
-            msmBenchmark("g1_msm_2^20", logSize: 20, threads: nil, generator: G1.generator, defaultRuns: 3),
-            msmBenchmark("g2_msm_2^16_1t", logSize: 16, threads: 1, generator: G2.generator, defaultRuns: 3),
+            msmBenchmark(
+                "g1_msm_2^16_1t", logSize: 16, threads: 1, generator: G1.generator, defaultRuns: 5, multiply: g1MSM),
+            msmBenchmark(
+                "g1_msm_2^16", logSize: 16, threads: nil, generator: G1.generator, defaultRuns: 5, multiply: g1MSM),
+            msmBenchmark(
+                "g1_msm_2^20_1t", logSize: 20, threads: 1, generator: G1.generator, defaultRuns: 3, multiply: g1MSM),
+            msmBenchmark(
+                "g1_msm_2^20", logSize: 20, threads: nil, generator: G1.generator, defaultRuns: 3, multiply: g1MSM),
+            msmBenchmark(
+                "g2_msm_2^16_1t", logSize: 16, threads: 1, generator: G2.generator, defaultRuns: 3, multiply: g2MSM),
         ]
     }
 }

@@ -6,8 +6,31 @@
 /// field inversion (Montgomery's trick): about 6 multiplications per addition instead of
 /// 11 for a mixed Jacobian addition. Windows are independent and run in parallel.
 public enum MSM {
-    /// Σ scalars[i]·points[i] over `threads` tasks (the caller knows the machine; 1 runs inline).
-    public static func multiply<Curve: CurveParameters>(
+    /// Σ scalars[i]·points[i] in G1 over `threads` tasks (the caller knows the machine).
+    public static func multiply(points: [G1Affine], scalars: [Fr], threads: Int = 1) async -> G1 {
+        await multiplyGeneric(points: points, scalars: scalars, threads: threads)
+    }
+
+    /// Σ scalars[i]·points[i] in G2 over `threads` tasks (the caller knows the machine).
+    public static func multiply(points: [G2Affine], scalars: [Fr], threads: Int = 1) async -> G2 {
+        await multiplyGeneric(points: points, scalars: scalars, threads: threads)
+    }
+
+    /// Σ scalars[i]·points[i] in G1 on the calling thread.
+    public static func multiplySerial(points: [G1Affine], scalars: [Fr]) -> G1 {
+        multiplySerialGeneric(points: points, scalars: scalars)
+    }
+
+    /// Σ scalars[i]·points[i] in G2 on the calling thread.
+    public static func multiplySerial(points: [G2Affine], scalars: [Fr]) -> G2 {
+        multiplySerialGeneric(points: points, scalars: scalars)
+    }
+
+    // The public entry points are concrete so that the generic code below is specialised
+    // for each curve inside this module; called generically it would run through
+    // protocol witnesses, several times slower.
+
+    static func multiplyGeneric<Curve: CurveParameters>(
         points: [AffinePoint<Curve>], scalars: [Fr], threads: Int = 1
     ) async -> JacobianPoint<Curve> {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
@@ -15,8 +38,7 @@ public enum MSM {
         return await multiply(points: points, canonicalScalars: canonical, threads: threads)
     }
 
-    /// Σ scalars[i]·points[i] on the calling thread.
-    public static func multiplySerial<Curve: CurveParameters>(
+    static func multiplySerialGeneric<Curve: CurveParameters>(
         points: [AffinePoint<Curve>], scalars: [Fr]
     ) -> JacobianPoint<Curve> {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
@@ -35,7 +57,7 @@ public enum MSM {
     }
 
     /// Σ scalars[i]·points[i] for scalars already in canonical form (each below r).
-    public static func multiply<Curve: CurveParameters>(
+    static func multiply<Curve: CurveParameters>(
         points: [AffinePoint<Curve>], canonicalScalars: [UInt256], threads: Int
     ) async -> JacobianPoint<Curve> {
         precondition(points.count == canonicalScalars.count, "MSM needs one scalar per point")
@@ -149,12 +171,17 @@ struct BucketAccumulator<Curve: CurveParameters> {
     var batchPoints: [AffinePoint<Curve>] = []
     var denominators: [Field] = []
     var prefixProducts: [Field] = []
-    var collisions: [(Int32, AffinePoint<Curve>)] = []
+    /// Points whose bucket already had an addition in flight are added here instead, in
+    /// Jacobian form: waiting for the batch would make windows with few distinct digits
+    /// (the top one) quadratic.
+    var overflow: [JacobianPoint<Curve>]
+    var overflowUsed: [Int32] = []
     let batchCapacity: Int
 
     init(bucketCount: Int) {
         buckets = [AffinePoint<Curve>](repeating: .infinity, count: bucketCount)
         pending = [Bool](repeating: false, count: bucketCount)
+        overflow = [JacobianPoint<Curve>](repeating: .infinity, count: bucketCount)
         // Large enough to amortise the inversion, small next to the bucket count to keep collisions rare.
         batchCapacity = max(16, min(2048, bucketCount / 8))
         batchBuckets.reserveCapacity(batchCapacity)
@@ -182,19 +209,16 @@ struct BucketAccumulator<Curve: CurveParameters> {
             }
         }
         flush()
-        while !collisions.isEmpty {
-            let retry = collisions
-            collisions.removeAll(keepingCapacity: true)
-            for (bucket, point) in retry { accumulate(point, into: bucket) }
-            flush()
-        }
         // Σ k·B_k as a running sum from the top bucket down.
         var running = JacobianPoint<Curve>.infinity
         var total = JacobianPoint<Curve>.infinity
         for k in buckets.indices.reversed() {
             running = running + buckets[k]
+            if !overflow[k].isInfinity { running = running + overflow[k] }
             total = total + running
         }
+        for k in overflowUsed { overflow[Int(k)] = .infinity }
+        overflowUsed.removeAll(keepingCapacity: true)
         return total
     }
 
@@ -202,7 +226,8 @@ struct BucketAccumulator<Curve: CurveParameters> {
     mutating func accumulate(_ point: AffinePoint<Curve>, into bucket: Int32) {
         let k = Int(bucket)
         if pending[k] {
-            collisions.append((bucket, point))
+            if overflow[k].isInfinity { overflowUsed.append(bucket) }
+            overflow[k] = overflow[k] + point
             return
         }
         let current = buckets[k]

@@ -122,30 +122,50 @@ public struct EvaluationDomain: Sendable {
         }
         let tasks = n >= 1 << 12 ? max(1, threads) : 1
         let butterflies = n / 2
-        let chunk = (butterflies + tasks - 1) / tasks
         // The stages run on storage owned here for the transform's duration, because an
         // array's buffer pointer cannot be held across suspension points.
         let storage = UnsafeMutableBufferPointer<Fr>.allocate(capacity: n)
         defer { storage.deallocate() }
         _ = storage.initialize(from: values)
-        let table = UnsafeMutableBufferPointer<Fr>.allocate(capacity: twiddles.count)
-        defer { table.deallocate() }
-        _ = table.initialize(from: twiddles)
+        // Each stage reads its twiddles from a contiguous table gathered once per stage:
+        // reading them in place, strided across the whole table, misses the cache on
+        // every butterfly of the middle stages.
+        let stageTwiddles = UnsafeMutableBufferPointer<Fr>.allocate(capacity: max(1, n / 2))
+        defer { stageTwiddles.deallocate() }
         let shared = SharedBuffer(base: storage.baseAddress!)
-        let sharedTable = SharedTable(base: UnsafePointer(table.baseAddress!))
+        let sharedTwiddles = SharedTable(base: UnsafePointer(stageTwiddles.baseAddress!))
         var half = 1
         while half < n {
-            let stride = butterflies / half  // twiddle index step at this stage
+            let stride = butterflies / half
+            twiddles.withUnsafeBufferPointer { table in
+                for j in 0..<half {
+                    let index = j * stride
+                    // ω^(−k) = −ω^(n/2 − k)
+                    stageTwiddles[j] = !inverse || index == 0 ? table[index] : -table[butterflies - index]
+                }
+            }
             let stageHalf = half
+            let blocks = n / (2 * half)
             if tasks == 1 {
-                butterflyRange(shared, sharedTable, 0..<butterflies, half: stageHalf, stride: stride, inverse: inverse)
+                butterflyBlocks(shared, sharedTwiddles, blocks: 0..<blocks, columns: 0..<stageHalf, half: stageHalf)
             } else {
                 await withTaskGroup(of: Void.self) { group in
                     for task in 0..<tasks {
-                        let range = (task * chunk)..<min(butterflies, (task + 1) * chunk)
-                        group.addTask {
-                            butterflyRange(
-                                shared, sharedTable, range, half: stageHalf, stride: stride, inverse: inverse)
+                        // Split whole blocks while there are enough of them, else columns within every block.
+                        if blocks >= tasks {
+                            let size = (blocks + tasks - 1) / tasks
+                            let range = (task * size)..<min(blocks, (task + 1) * size)
+                            group.addTask {
+                                butterflyBlocks(
+                                    shared, sharedTwiddles, blocks: range, columns: 0..<stageHalf, half: stageHalf)
+                            }
+                        } else {
+                            let size = (stageHalf + tasks - 1) / tasks
+                            let range = (task * size)..<min(stageHalf, (task + 1) * size)
+                            group.addTask {
+                                butterflyBlocks(
+                                    shared, sharedTwiddles, blocks: 0..<blocks, columns: range, half: stageHalf)
+                            }
                         }
                     }
                 }
@@ -158,30 +178,24 @@ public struct EvaluationDomain: Sendable {
     }
 }
 
-/// Butterflies number `range` of one stage: butterfly b pairs a[block·2h + j] with a[block·2h + j + h]
-/// (block = b / h, j = b mod h) under the twiddle ω^(±j·stride).
+/// The butterflies of one stage for the given blocks and columns: block b, column j pairs
+/// a[2hb + j] with a[2hb + j + h] under the stage twiddle j.
 @inline(__always)
-private func butterflyRange(
-    _ values: SharedBuffer, _ twiddles: SharedTable, _ range: Range<Int>, half: Int, stride: Int, inverse: Bool
+private func butterflyBlocks(
+    _ values: SharedBuffer, _ twiddles: SharedTable, blocks: Range<Int>, columns: Range<Int>, half: Int
 ) {
     let a = values.base
-    let quarterTurn = stride * half  // n/2: ω^(n/2) = −1
-    for b in range {
-        let block = b / half
-        let j = b - block * half
-        let top = block * 2 * half + j
-        let bottom = top + half
-        let index = j * stride
-        let twiddle: Fr
-        if !inverse || index == 0 {
-            twiddle = twiddles.base[index]
-        } else {
-            twiddle = -twiddles.base[quarterTurn - index]
+    let w = twiddles.base
+    for block in blocks {
+        let base = block * 2 * half
+        for j in columns {
+            let top = base + j
+            let bottom = top + half
+            let u = a[top]
+            let v = a[bottom] * w[j]
+            a[top] = u + v
+            a[bottom] = u - v
         }
-        let u = a[top]
-        let v = a[bottom] * twiddle
-        a[top] = u + v
-        a[bottom] = u - v
     }
 }
 
