@@ -1,0 +1,158 @@
+"""herumi mcl (through the mclbn256 wheel) as a peer for the BN254 tests.
+
+Same protocol as pyecc_driver.py: one JSON request {"op": NAME, "cases": [...]} on
+stdin, {"results": [...]} on stdout; integers as decimal strings, points affine
+([x, y] for G1, [x0, x1, y0, y1] with x = x0 + x1*u for G2), null for infinity.
+
+The wheel starts mcl on a different BN curve; mclBn_init(4) switches it to
+MCL_BN_SNARK1, which is Ethereum's alt_bn128 (BN254).
+"""
+import ctypes
+import json
+import sys
+
+from mclbn256 import mclbn256 as M
+
+L = M.lib
+G1T = ctypes.c_uint64 * 12
+G2T = ctypes.c_uint64 * 24
+GTT = ctypes.c_uint64 * 48
+FpT = ctypes.c_uint64 * 4
+FrT = ctypes.c_uint64 * 4
+MCL_BN_SNARK1 = 4
+
+if L.mclBn_init(ctypes.c_int(MCL_BN_SNARK1), ctypes.c_int(M.MCLBN_COMPILED_TIME_VAR)) != 0:
+    sys.exit("mclBn_init(MCL_BN_SNARK1) failed")
+
+
+def set_str(fn, obj, text):
+    raw = text.encode()
+    if fn(ctypes.byref(obj), ctypes.c_char_p(raw), ctypes.c_size_t(len(raw)), ctypes.c_int(10)) != 0:
+        raise ValueError(f"{fn.__name__} rejected {text!r}")
+
+
+def get_str(fn, obj):
+    buffer = ctypes.create_string_buffer(2048)
+    if fn(buffer, ctypes.c_size_t(len(buffer)), ctypes.byref(obj), ctypes.c_int(10)) == 0:
+        raise ValueError(f"{fn.__name__} failed")
+    return buffer.value.decode()
+
+
+def g1(point):
+    p = G1T()
+    if point is None:
+        L.mclBnG1_clear(ctypes.byref(p))
+    else:
+        set_str(L.mclBnG1_setStr, p, f"1 {point[0]} {point[1]}")
+    return p
+
+
+def g1_out(p):
+    n = G1T()
+    L.mclBnG1_normalize(ctypes.byref(n), ctypes.byref(p))
+    parts = get_str(L.mclBnG1_getStr, n).split()
+    return None if parts == ["0"] else parts[1:3]
+
+
+def g2(point):
+    q = G2T()
+    if point is None:
+        L.mclBnG2_clear(ctypes.byref(q))
+    else:
+        set_str(L.mclBnG2_setStr, q, "1 " + " ".join(point))
+    return q
+
+
+def g2_out(q):
+    n = G2T()
+    L.mclBnG2_normalize(ctypes.byref(n), ctypes.byref(q))
+    parts = get_str(L.mclBnG2_getStr, n).split()
+    return None if parts == ["0"] else parts[1:5]
+
+
+def fr(text):
+    s = FrT()
+    set_str(L.mclBnFr_setStr, s, text)
+    return s
+
+
+def fp(text):
+    a = FpT()
+    set_str(L.mclBnFp_setStr, a, text)
+    return a
+
+
+def fp_mul(case):
+    out = FpT()
+    L.mclBnFp_mul(ctypes.byref(out), ctypes.byref(fp(case[0])), ctypes.byref(fp(case[1])))
+    return get_str(L.mclBnFp_getStr, out)
+
+
+def fp_inv(case):
+    out = FpT()
+    L.mclBnFp_inv(ctypes.byref(out), ctypes.byref(fp(case[0])))
+    return get_str(L.mclBnFp_getStr, out)
+
+
+def fr_mul(case):
+    out = FrT()
+    L.mclBnFr_mul(ctypes.byref(out), ctypes.byref(fr(case[0])), ctypes.byref(fr(case[1])))
+    return get_str(L.mclBnFr_getStr, out)
+
+
+def g1_add(case):
+    out = G1T()
+    L.mclBnG1_add(ctypes.byref(out), ctypes.byref(g1(case[0])), ctypes.byref(g1(case[1])))
+    return g1_out(out)
+
+
+def g1_mul(case):
+    out = G1T()
+    L.mclBnG1_mul(ctypes.byref(out), ctypes.byref(g1(case[0])), ctypes.byref(fr(case[1])))
+    return g1_out(out)
+
+
+def g2_add(case):
+    out = G2T()
+    L.mclBnG2_add(ctypes.byref(out), ctypes.byref(g2(case[0])), ctypes.byref(g2(case[1])))
+    return g2_out(out)
+
+
+def g2_mul(case):
+    out = G2T()
+    L.mclBnG2_mul(ctypes.byref(out), ctypes.byref(g2(case[0])), ctypes.byref(fr(case[1])))
+    return g2_out(out)
+
+
+def pairing_check(case):
+    accumulator = GTT()
+    set_str(L.mclBnGT_setStr, accumulator, "1 " + " ".join(["0"] * 11))
+    for p, q in case:
+        loop = GTT()
+        L.mclBn_millerLoop(ctypes.byref(loop), ctypes.byref(g1(p)), ctypes.byref(g2(q)))
+        L.mclBnGT_mul(ctypes.byref(accumulator), ctypes.byref(accumulator), ctypes.byref(loop))
+    result = GTT()
+    L.mclBn_finalExp(ctypes.byref(result), ctypes.byref(accumulator))
+    return bool(L.mclBnGT_isOne(ctypes.byref(result)))
+
+
+OPS = {
+    "fp_mul": fp_mul,
+    "fp_inv": fp_inv,
+    "fr_mul": fr_mul,
+    "g1_add": g1_add,
+    "g1_mul": g1_mul,
+    "g2_add": g2_add,
+    "g2_mul": g2_mul,
+    "pairing_check": pairing_check,
+}
+
+
+def main():
+    request = json.load(sys.stdin)
+    op = OPS[request["op"]]
+    print(json.dumps({"results": [op(case) for case in request["cases"]]}))
+
+
+if __name__ == "__main__":
+    main()
