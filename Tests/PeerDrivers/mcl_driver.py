@@ -4,38 +4,13 @@ Same protocol as pyecc_driver.py: one JSON request {"op": NAME, "cases": [...]} 
 stdin, {"results": [...]} on stdout; integers as decimal strings, points affine
 ([x, y] for G1, [x0, x1, y0, y1] with x = x0 + x1*u for G2), null for infinity.
 
-The wheel starts mcl on a different BN curve; mclBn_init(4) switches it to
-MCL_BN_SNARK1, which is Ethereum's alt_bn128 (BN254).
+mcl_peer.py switches mcl to Ethereum's curve before anything else runs.
 """
 import ctypes
 import json
 import sys
 
-from mclbn256 import mclbn256 as M
-
-L = M.lib
-G1T = ctypes.c_uint64 * 12
-G2T = ctypes.c_uint64 * 24
-GTT = ctypes.c_uint64 * 48
-FpT = ctypes.c_uint64 * 4
-FrT = ctypes.c_uint64 * 4
-MCL_BN_SNARK1 = 4
-
-if L.mclBn_init(ctypes.c_int(MCL_BN_SNARK1), ctypes.c_int(M.MCLBN_COMPILED_TIME_VAR)) != 0:
-    sys.exit("mclBn_init(MCL_BN_SNARK1) failed")
-
-
-def set_str(fn, obj, text):
-    raw = text.encode()
-    if fn(ctypes.byref(obj), ctypes.c_char_p(raw), ctypes.c_size_t(len(raw)), ctypes.c_int(10)) != 0:
-        raise ValueError(f"{fn.__name__} rejected {text!r}")
-
-
-def get_str(fn, obj):
-    buffer = ctypes.create_string_buffer(2048)
-    if fn(buffer, ctypes.c_size_t(len(buffer)), ctypes.byref(obj), ctypes.c_int(10)) == 0:
-        raise ValueError(f"{fn.__name__} failed")
-    return buffer.value.decode()
+from mcl_peer import FpT, FrT, G1T, G2T, GTT, L, get_str, set_str
 
 
 def g1(point):
