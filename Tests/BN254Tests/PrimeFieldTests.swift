@@ -17,6 +17,28 @@ struct PrimeFieldTests {
         #expect(Fp.one.canonical == UInt256(1))
         #expect(Fr.one.canonical == UInt256(1))
         #expect(Fp(decimal: "2")! * Fp(decimal: "3")! == Fp(6))
+        // R³ = mont(R², R²) = R²·R²/R.
+        #expect(Fp.montgomeryProduct(Fp.montgomeryRSquared, Fp.montgomeryRSquared) == Fp.montgomeryRCubed)
+        #expect(Fr.montgomeryProduct(Fr.montgomeryRSquared, Fr.montgomeryRSquared) == Fr.montgomeryRCubed)
+    }
+
+    @Test("the binary-Euclid inverse equals Fermat's a^(m−2)")
+    func inverseMatchesFermat() {
+        var rng = SeededRandom.forTest("inverse vs Fermat")
+        func check<F: PrimeField>(_ value: F) {
+            let exponent = F.modulus.subtractingReportingBorrow(UInt256(2)).difference
+            #expect(value.inverse() == value.power(exponent))
+        }
+        for _ in 0..<100 {
+            check(Fp.random(using: &rng))
+            check(Fr.random(using: &rng))
+        }
+        for small in [UInt64(1), 2, 3, 1 << 63] {
+            check(Fp(small))
+            check(Fr(small))
+        }
+        check(-Fp.one)
+        check(-Fr.one)
     }
 
     @Test("axioms hold on random elements of Fp and Fr")
