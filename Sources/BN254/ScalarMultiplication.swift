@@ -15,12 +15,7 @@ extension JacobianPoint {
         for i in 1..<table.count { table[i] = table[i - 1] + twice }
         var result = JacobianPoint.infinity
         for digit in digits.reversed() {
-            result = result.doubled()
-            if digit > 0 {
-                result = result + table[Int(digit) >> 1]
-            } else if digit < 0 {
-                result = result - table[Int(-digit) >> 1]
-            }
+            result = result.doubled().adding(digit: digit, from: table)
         }
         return result
     }

@@ -66,3 +66,32 @@ struct CurveTests {
         }
     }
 }
+
+@Suite("G2 endomorphism")
+struct G2EndomorphismTests {
+    @Test("ψ acts on G2 as multiplication by 6x², and ψ-split scalar multiplication is exact")
+    func psiScalarMultiplication() {
+        var rng = SeededRandom.forTest("g2 psi")
+        let q = G2.generator * Fr.random(using: &rng)
+        #expect(q.psi == q.multiplied(by: G2.psiEigenvalue))
+        #expect(q.psi.isOnCurve)
+        let edges: [Fr] = [.zero, .one, -Fr.one, Fr(reducing: G2.psiEigenvalue), Fr(reducing: G2.psiEigenvalue) - .one]
+        for k in edges + (0..<20).map({ _ in Fr.random(using: &rng) }) {
+            #expect(q * k == q.multiplied(by: k.canonical), "k = \(k)")
+        }
+        #expect((G2.infinity * Fr(5)).isInfinity)
+    }
+
+    @Test("wide division returns quotient and remainder")
+    func wideDivision() {
+        var rng = SeededRandom.forTest("wide division")
+        for _ in 0..<50 {
+            let n = Fr.random(using: &rng).canonical
+            let d = UInt256(rng.next(), rng.next() >> 1, 0, 0)
+            let (q, r) = n.dividedReportingRemainder(byWide: d)
+            #expect(r < d)
+            // q·d + r = n, checked in Fr (all values are below r).
+            #expect(Fr(reducing: q) * Fr(reducing: d) + Fr(reducing: r) == Fr(reducing: n))
+        }
+    }
+}
