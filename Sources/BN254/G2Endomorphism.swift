@@ -32,9 +32,7 @@ extension JacobianPoint where Curve == G2Curve {
         let width = 5
         let digits1 = wnafDigits(k1, width: width)
         let digits2 = wnafDigits(k2, width: width)
-        var table = [JacobianPoint](repeating: self, count: 1 << (width - 2))
-        let twice = doubled()
-        for i in 1..<table.count { table[i] = table[i - 1] + twice }
+        let table = oddMultiples(width: width)
         let psiTable = table.map(\.psi)
         var result = JacobianPoint.infinity
         for index in stride(from: max(digits1.count, digits2.count) - 1, through: 0, by: -1) {

@@ -9,15 +9,21 @@ extension JacobianPoint {
         if isInfinity || scalar.isZero { return .infinity }
         let width = 5
         let digits = wnafDigits(scalar, width: width)
-        // table[i] = (2i + 1)·P
-        var table = [JacobianPoint](repeating: self, count: 1 << (width - 2))
-        let twice = doubled()
-        for i in 1..<table.count { table[i] = table[i - 1] + twice }
+        let table = oddMultiples(width: width)
         var result = JacobianPoint.infinity
         for digit in digits.reversed() {
             result = result.doubled().adding(digit: digit, from: table)
         }
         return result
+    }
+
+    /// table[i] = (2i + 1)·P for i below 2^(width − 2): the multiples a width-w wNAF digit selects.
+    @inlinable
+    func oddMultiples(width: Int) -> [JacobianPoint] {
+        var table = [JacobianPoint](repeating: self, count: 1 << (width - 2))
+        let twice = doubled()
+        for i in 1..<table.count { table[i] = table[i - 1] + twice }
+        return table
     }
 
     @inlinable

@@ -77,24 +77,23 @@ struct MSMTests {
         var rng = SeededRandom.forTest("signed digits")
         for count in [1, 40, 5000, 1 << 20] {
             let plan = MSM.Plan(count: count)
-            let scalars =
-                (0..<4).map { _ in Fr.random(using: &rng).canonical } + [
-                    Fr.modulus.subtractingReportingBorrow(UInt256(1)).difference
-                ]
-            let digits = MSM.signedDigits(scalars, plan: MSM.Plan(count: scalars.count))
-            let small = MSM.Plan(count: scalars.count)
-            for (i, scalar) in scalars.enumerated() {
-                // Σ digit_j · 2^(c·j) mod r, computed in Fr, gives the scalar back.
-                var value = Fr.zero
-                for window in (0..<small.windowCount).reversed() {
-                    value = value * Fr(UInt64(1) << UInt64(small.windowBits))
-                    let digit = digits[window * scalars.count + i]
-                    #expect(abs(Int(digit)) <= small.bucketCount)
-                    value = value + (digit >= 0 ? Fr(UInt64(digit)) : -Fr(UInt64(-digit)))
-                }
-                #expect(value.canonical == scalar)
-            }
             #expect(plan.windowBits * plan.windowCount >= 255)
+        }
+        let scalars =
+            (0..<4).map { _ in Fr.random(using: &rng).canonical }
+            + [Fr.modulus.subtractingReportingBorrow(UInt256(1)).difference]
+        let plan = MSM.Plan(count: scalars.count)
+        let digits = MSM.signedDigits(scalars, plan: plan)
+        for (i, scalar) in scalars.enumerated() {
+            // Σ digit_j · 2^(c·j) mod r, computed in Fr, gives the scalar back.
+            var value = Fr.zero
+            for window in (0..<plan.windowCount).reversed() {
+                value = value * Fr(UInt64(1) << UInt64(plan.windowBits))
+                let digit = digits[window * scalars.count + i]
+                #expect(abs(Int(digit)) <= plan.bucketCount)
+                value = value + (digit >= 0 ? Fr(UInt64(digit)) : -Fr(UInt64(-digit)))
+            }
+            #expect(value.canonical == scalar)
         }
     }
 }
