@@ -29,28 +29,7 @@ extension JacobianPoint where Curve == G2Curve {
     func multipliedInSubgroup(by scalar: UInt256) -> JacobianPoint {
         if isInfinity || scalar.isZero { return .infinity }
         let (k2, k1) = scalar.dividedReportingRemainder(byWide: Self.psiEigenvalue)
-        let width = 5
-        let digits1 = wnafDigits(k1, width: width)
-        let digits2 = wnafDigits(k2, width: width)
-        let table = oddMultiples(width: width)
-        let psiTable = table.map(\.psi)
-        var result = JacobianPoint.infinity
-        for index in stride(from: max(digits1.count, digits2.count) - 1, through: 0, by: -1) {
-            result = result.doubled()
-            if index < digits1.count { result = result.adding(digit: digits1[index], from: table) }
-            if index < digits2.count { result = result.adding(digit: digits2[index], from: psiTable) }
-        }
-        return result
-    }
-}
-
-extension JacobianPoint {
-    /// self + digit·P for an odd wNAF digit, where table[i] = (2i + 1)·P.
-    @inlinable @inline(__always)
-    func adding(digit: Int8, from table: [JacobianPoint]) -> JacobianPoint {
-        if digit > 0 { return self + table[Int(digit) >> 1] }
-        if digit < 0 { return self - table[Int(-digit) >> 1] }
-        return self
+        return multipliedTwoDimensional(k1, negated: false, k2, negated: false, endomorphism: { $0.psi })
     }
 }
 

@@ -43,11 +43,11 @@ public enum MSM {
     ) -> JacobianPoint<Curve> {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
         let plan = Plan(count: points.count)
-        let digits = signedDigits(scalars.map(\.canonical), plan: plan)
+        let digits = signedDigits(scalars.map(\.canonical), skippingInfinityOf: points, plan: plan)
         var windows: [JacobianPoint<Curve>] = []
         points.withUnsafeBufferPointer { points in
             digits.withUnsafeBufferPointer { digits in
-                var accumulator = BucketAccumulator<Curve>(bucketCount: plan.bucketCount)
+                let accumulator = BucketAccumulator<Curve>(bucketCount: plan.bucketCount)
                 for window in 0..<plan.windowCount {
                     windows.append(accumulator.sumWindow(window, points: points, digits: digits, plan: plan))
                 }
@@ -62,7 +62,7 @@ public enum MSM {
     ) async -> JacobianPoint<Curve> {
         precondition(points.count == canonicalScalars.count, "MSM needs one scalar per point")
         let plan = Plan(count: points.count)
-        let digits = signedDigits(canonicalScalars, plan: plan)
+        let digits = signedDigits(canonicalScalars, skippingInfinityOf: points, plan: plan)
         let tasks = max(1, min(threads, plan.windowCount))
         let windows = await withTaskGroup(of: [(Int, JacobianPoint<Curve>)].self) { group in
             for task in 0..<tasks {
@@ -70,7 +70,7 @@ public enum MSM {
                     var results: [(Int, JacobianPoint<Curve>)] = []
                     points.withUnsafeBufferPointer { points in
                         digits.withUnsafeBufferPointer { digits in
-                            var accumulator = BucketAccumulator<Curve>(bucketCount: plan.bucketCount)
+                            let accumulator = BucketAccumulator<Curve>(bucketCount: plan.bucketCount)
                             for window in stride(from: task, to: plan.windowCount, by: tasks) {
                                 results.append(
                                     (window, accumulator.sumWindow(window, points: points, digits: digits, plan: plan)))
@@ -130,6 +130,19 @@ public enum MSM {
         }
     }
 
+    /// The signed digits, with every digit of a point at infinity zero: the bucket code
+    /// then never needs to look at a point before it adds it.
+    static func signedDigits<Curve>(
+        _ scalars: [UInt256], skippingInfinityOf points: [AffinePoint<Curve>], plan: Plan
+    ) -> [Int32] {
+        var digits = signedDigits(scalars, plan: plan)
+        let n = plan.count
+        for (i, point) in points.enumerated() where point.isInfinity {
+            for window in 0..<plan.windowCount { digits[window * n + i] = 0 }
+        }
+        return digits
+    }
+
     /// Signed c-bit digits of every scalar, window-major: digits[window · n + i].
     static func signedDigits(_ scalars: [UInt256], plan: Plan) -> [Int32] {
         let n = scalars.count
@@ -159,119 +172,182 @@ public enum MSM {
     }
 }
 
+/// A bucket's state: the low two bits say empty, filled, or filled with an addition
+/// queued in the current batch; `overflowBit` says whether its overflow sum is set.
+enum BucketOccupancy {
+    static let empty: UInt8 = 0
+    static let filled: UInt8 = 1
+    static let queued: UInt8 = 2
+    static let stateMask: UInt8 = 3
+    static let overflowBit: UInt8 = 4
+}
+
 /// The buckets of one window and the scratch space of batched affine additions,
 /// reused from window to window so that no addition allocates.
-struct BucketAccumulator<Curve: CurveParameters> {
+///
+/// The layout is chosen for the cache: at c ≥ 14 the buckets outgrow L2, and every
+/// point lands in a random one. Each bucket's coordinates fill whole 64-byte lines
+/// (no flag byte pushing them across a boundary), occupancy lives in a byte array
+/// that stays in L1, and queuing an addition touches neither the point nor the
+/// bucket. The flush then loads all of a batch's buckets in one loop of independent
+/// iterations, so the processor overlaps those misses instead of waiting on each.
+final class BucketAccumulator<Curve: CurveParameters> {
     typealias Field = Curve.BaseField
 
-    var buckets: [AffinePoint<Curve>]
-    /// Whether a bucket has an addition waiting in the current batch.
-    var pending: [Bool]
-    var batchBuckets: [Int32] = []
-    var batchPoints: [AffinePoint<Curve>] = []
-    var denominators: [Field] = []
-    var prefixProducts: [Field] = []
-    /// Points whose bucket already had an addition in flight are added here instead, in
-    /// Jacobian form: waiting for the batch would make windows with few distinct digits
-    /// (the top one) quadratic.
-    var overflow: [JacobianPoint<Curve>]
-    var overflowUsed: [Int32] = []
-    let batchCapacity: Int
-
-    init(bucketCount: Int) {
-        buckets = [AffinePoint<Curve>](repeating: .infinity, count: bucketCount)
-        pending = [Bool](repeating: false, count: bucketCount)
-        overflow = [JacobianPoint<Curve>](repeating: .infinity, count: bucketCount)
-        // Large enough to amortise the inversion, small next to the bucket count to keep collisions rare.
-        batchCapacity = max(16, min(2048, bucketCount / 8))
-        batchBuckets.reserveCapacity(batchCapacity)
-        batchPoints.reserveCapacity(batchCapacity)
-        denominators.reserveCapacity(batchCapacity)
-        prefixProducts.reserveCapacity(batchCapacity)
+    /// An affine point without the infinity flag; `occupancy` says whether it is set.
+    struct Coordinates {
+        var x: Field
+        var y: Field
     }
 
-    /// Σ digit(i)·Pᵢ for one window.
-    mutating func sumWindow(
+    let bucketCount: Int
+    let buckets: UnsafeMutablePointer<Coordinates>
+    let occupancy: UnsafeMutablePointer<UInt8>
+    /// Points whose bucket already had an addition queued are added here instead, in
+    /// Jacobian form: waiting for the batch would make windows with few distinct digits
+    /// (the top one) quadratic.
+    let overflow: UnsafeMutablePointer<JacobianPoint<Curve>>
+
+    let batchCapacity: Int
+    var batchCount = 0
+    let batchBuckets: UnsafeMutablePointer<Int32>
+    /// Point index times two, plus one if the point enters negated.
+    let batchEntries: UnsafeMutablePointer<Int>
+    let denominators: UnsafeMutablePointer<Field>
+    let prefixProducts: UnsafeMutablePointer<Field>
+
+    init(bucketCount: Int) {
+        self.bucketCount = bucketCount
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: bucketCount * MemoryLayout<Coordinates>.stride, alignment: 64)
+        buckets = raw.bindMemory(to: Coordinates.self, capacity: bucketCount)
+        occupancy = .allocate(capacity: bucketCount)
+        occupancy.initialize(repeating: BucketOccupancy.empty, count: bucketCount)
+        // Initialised lazily: a bucket's overflow is written before its bit is set.
+        overflow = .allocate(capacity: bucketCount)
+        overflow.initialize(repeating: .infinity, count: bucketCount)
+        // Large enough to amortise the inversion, small next to the bucket count to keep
+        // collisions rare, and small enough that a batch's buckets stay in L2 until used.
+        batchCapacity = max(16, min(2048, bucketCount / 8))
+        batchBuckets = .allocate(capacity: batchCapacity)
+        batchEntries = .allocate(capacity: batchCapacity)
+        denominators = .allocate(capacity: batchCapacity)
+        prefixProducts = .allocate(capacity: batchCapacity)
+    }
+
+    deinit {
+        UnsafeMutableRawPointer(buckets).deallocate()
+        occupancy.deallocate()
+        overflow.deinitialize(count: bucketCount)
+        overflow.deallocate()
+        batchBuckets.deallocate()
+        batchEntries.deallocate()
+        denominators.deallocate()
+        prefixProducts.deallocate()
+    }
+
+    /// Σ digit(i)·Pᵢ for one window. Digits of points at infinity must be zero.
+    func sumWindow(
         _ window: Int, points: UnsafeBufferPointer<AffinePoint<Curve>>, digits: UnsafeBufferPointer<Int32>,
         plan: MSM.Plan
     ) -> JacobianPoint<Curve> {
-        for k in buckets.indices { buckets[k] = .infinity }
+        occupancy.update(repeating: BucketOccupancy.empty, count: bucketCount)
         let base = window * plan.count
         for i in 0..<plan.count {
             let digit = digits[base + i]
             if digit == 0 { continue }
-            let point = points[i]
-            if point.isInfinity { continue }
             if digit > 0 {
-                accumulate(point, into: Int32(digit - 1))
+                accumulate(i, negated: false, into: Int(digit - 1), points: points)
             } else {
-                accumulate(-point, into: Int32(-digit - 1))
+                accumulate(i, negated: true, into: Int(-digit - 1), points: points)
             }
         }
-        flush()
+        flush(points: points)
         // Σ k·B_k as a running sum from the top bucket down.
         var running = JacobianPoint<Curve>.infinity
         var total = JacobianPoint<Curve>.infinity
-        for k in buckets.indices.reversed() {
-            running = running + buckets[k]
-            if !overflow[k].isInfinity { running = running + overflow[k] }
+        for k in stride(from: bucketCount - 1, through: 0, by: -1) {
+            let state = occupancy[k]
+            if state & BucketOccupancy.stateMask != BucketOccupancy.empty {
+                running = running + AffinePoint(x: buckets[k].x, y: buckets[k].y)
+            }
+            if state & BucketOccupancy.overflowBit != 0 { running = running + overflow[k] }
             total = total + running
         }
-        for k in overflowUsed { overflow[Int(k)] = .infinity }
-        overflowUsed.removeAll(keepingCapacity: true)
         return total
     }
 
     @inline(__always)
-    mutating func accumulate(_ point: AffinePoint<Curve>, into bucket: Int32) {
-        let k = Int(bucket)
-        if pending[k] {
-            if overflow[k].isInfinity { overflowUsed.append(bucket) }
-            overflow[k] = overflow[k] + point
-            return
-        }
-        let current = buckets[k]
-        if current.isInfinity {
-            buckets[k] = point
-            return
-        }
-        if current.x == point.x {
-            // Doubling or cancellation: rare, so done on its own.
-            buckets[k] = current.y == point.y ? current.jacobian.doubled().affine : .infinity
-            return
-        }
-        pending[k] = true
-        batchBuckets.append(bucket)
-        batchPoints.append(point)
-        denominators.append(point.x - current.x)
-        if batchBuckets.count == batchCapacity { flush() }
+    func signedPoint(_ entry: Int, _ points: UnsafeBufferPointer<AffinePoint<Curve>>) -> Coordinates {
+        let point = points[entry >> 1]
+        return Coordinates(x: point.x, y: entry & 1 == 0 ? point.y : -point.y)
     }
 
-    /// Completes every addition in the batch with one inversion.
-    mutating func flush() {
-        let count = batchBuckets.count
+    @inline(__always)
+    func accumulate(_ index: Int, negated: Bool, into k: Int, points: UnsafeBufferPointer<AffinePoint<Curve>>) {
+        let entry = index << 1 | (negated ? 1 : 0)
+        let state = occupancy[k]
+        switch state & BucketOccupancy.stateMask {
+        case BucketOccupancy.empty:
+            buckets[k] = signedPoint(entry, points)
+            occupancy[k] = state | BucketOccupancy.filled
+        case BucketOccupancy.filled:
+            occupancy[k] = state ^ BucketOccupancy.filled ^ BucketOccupancy.queued
+            batchBuckets[batchCount] = Int32(k)
+            batchEntries[batchCount] = entry
+            batchCount += 1
+            if batchCount == batchCapacity { flush(points: points) }
+        default:
+            let point = signedPoint(entry, points)
+            let affine = AffinePoint<Curve>(x: point.x, y: point.y)
+            if state & BucketOccupancy.overflowBit == 0 {
+                overflow[k] = affine.jacobian
+                occupancy[k] = state | BucketOccupancy.overflowBit
+            } else {
+                overflow[k] = overflow[k] + affine
+            }
+        }
+    }
+
+    /// Completes every queued addition with one inversion.
+    func flush(points: UnsafeBufferPointer<AffinePoint<Curve>>) {
+        let count = batchCount
         if count == 0 { return }
-        prefixProducts.removeAll(keepingCapacity: true)
+        // Independent iterations: the bucket loads overlap. A zero denominator (the point
+        // equals the bucket or its negation) is rare and finished below on its own; a one
+        // stands in for it in the shared inversion.
+        for j in 0..<count {
+            let difference = points[batchEntries[j] >> 1].x - buckets[Int(batchBuckets[j])].x
+            denominators[j] = difference.isZero ? .one : difference
+        }
         var accumulator = Field.one
         for j in 0..<count {
-            prefixProducts.append(accumulator)
+            prefixProducts[j] = accumulator
             accumulator = accumulator * denominators[j]
         }
-        var inverse = accumulator.inverse()!  // every denominator is non-zero
+        var inverse = accumulator.inverse()!  // a product of non-zero denominators
         for j in stride(from: count - 1, through: 0, by: -1) {
             let denominatorInverse = inverse * prefixProducts[j]
             inverse = inverse * denominators[j]
             let k = Int(batchBuckets[j])
             let bucket = buckets[k]
-            let point = batchPoints[j]
+            let point = signedPoint(batchEntries[j], points)
+            if point.x == bucket.x {
+                if point.y == bucket.y {
+                    let doubled = AffinePoint<Curve>(x: bucket.x, y: bucket.y).jacobian.doubled().affine
+                    buckets[k] = Coordinates(x: doubled.x, y: doubled.y)
+                    occupancy[k] = occupancy[k] & BucketOccupancy.overflowBit | BucketOccupancy.filled
+                } else {
+                    occupancy[k] = occupancy[k] & BucketOccupancy.overflowBit | BucketOccupancy.empty
+                }
+                continue
+            }
             let slope = (point.y - bucket.y) * denominatorInverse
             let x3 = slope.squared() - bucket.x - point.x
             let y3 = slope * (bucket.x - x3) - bucket.y
-            buckets[k] = AffinePoint(x: x3, y: y3)
-            pending[k] = false
+            buckets[k] = Coordinates(x: x3, y: y3)
+            occupancy[k] = occupancy[k] & BucketOccupancy.overflowBit | BucketOccupancy.filled
         }
-        batchBuckets.removeAll(keepingCapacity: true)
-        batchPoints.removeAll(keepingCapacity: true)
-        denominators.removeAll(keepingCapacity: true)
+        batchCount = 0
     }
 }

@@ -33,7 +33,8 @@ public enum Precompile {
         let data = padded(input, to: 96)
         let point = try readG1(data[0..<64], index: 0)
         let scalar = UInt256(bigEndian: data[64..<96])!
-        return point.jacobian.multiplied(by: scalar).affine.ethereumBytes
+        // G1 has prime order r (cofactor one), so [k]P = [k mod r]P for every valid point.
+        return (point.jacobian * Fr(reducing: scalar)).affine.ethereumBytes
     }
 
     /// 0x08, ecPairing: k pairs of (G1 point, G2 point), 192 bytes each → 32 bytes, one if the

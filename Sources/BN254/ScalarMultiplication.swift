@@ -26,6 +26,36 @@ extension JacobianPoint {
         return table
     }
 
+    /// ±[k₁]P ± [k₂]φ(P) for an endomorphism φ, by interleaved width-5 wNAF: one run of
+    /// doublings as long as the longer half-size scalar.
+    @inlinable
+    func multipliedTwoDimensional(
+        _ k1: UInt256, negated k1Negative: Bool, _ k2: UInt256, negated k2Negative: Bool,
+        endomorphism: (JacobianPoint) -> JacobianPoint
+    ) -> JacobianPoint {
+        let width = 5
+        let digits1 = wnafDigits(k1, width: width)
+        let digits2 = wnafDigits(k2, width: width)
+        let base = oddMultiples(width: width)
+        let table1 = k1Negative ? base.map { -$0 } : base
+        let table2 = base.map { k2Negative ? -endomorphism($0) : endomorphism($0) }
+        var result = JacobianPoint.infinity
+        for index in stride(from: max(digits1.count, digits2.count) - 1, through: 0, by: -1) {
+            result = result.doubled()
+            if index < digits1.count { result = result.adding(digit: digits1[index], from: table1) }
+            if index < digits2.count { result = result.adding(digit: digits2[index], from: table2) }
+        }
+        return result
+    }
+
+    /// self + digit·P for an odd wNAF digit, where table[i] = (2i + 1)·P.
+    @inlinable @inline(__always)
+    func adding(digit: Int8, from table: [JacobianPoint]) -> JacobianPoint {
+        if digit > 0 { return self + table[Int(digit) >> 1] }
+        if digit < 0 { return self - table[Int(-digit) >> 1] }
+        return self
+    }
+
     @inlinable
     public static func * (point: JacobianPoint, scalar: Fr) -> JacobianPoint {
         point.multiplied(by: scalar.canonical)

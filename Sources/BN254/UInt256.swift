@@ -89,6 +89,25 @@ func multiplyAdd(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ carry: UInt64) -> (UIn
 }
 
 extension UInt256 {
+    /// The 512-bit product, schoolbook.
+    @inlinable
+    public func multipliedFullWidth(by other: UInt256) -> (high: UInt256, low: UInt256) {
+        let a = [l0, l1, l2, l3]
+        let b = [other.l0, other.l1, other.l2, other.l3]
+        var product = [UInt64](repeating: 0, count: 8)
+        for i in 0..<4 {
+            var carry: UInt64 = 0
+            for j in 0..<4 {
+                (carry, product[i + j]) = multiplyAdd(product[i + j], a[i], b[j], carry)
+            }
+            product[i + 4] = carry
+        }
+        return (
+            UInt256(product[4], product[5], product[6], product[7]),
+            UInt256(product[0], product[1], product[2], product[3])
+        )
+    }
+
     /// `self + other` and the carry out of bit 255.
     @inlinable @inline(__always)
     public func addingReportingCarry(_ other: UInt256) -> (sum: UInt256, carry: Bool) {

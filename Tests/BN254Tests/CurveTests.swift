@@ -95,3 +95,64 @@ struct G2EndomorphismTests {
         }
     }
 }
+
+@Suite("G1 endomorphism")
+struct G1EndomorphismTests {
+    @Test("β and λ are non-trivial cube roots of unity, and φ acts on G1 as λ")
+    func phiIsMultiplicationByLambda() {
+        let beta = G1Endomorphism.beta
+        let lambda = G1Endomorphism.lambda
+        #expect(beta != .one && beta * beta * beta == .one)
+        #expect(lambda != .one && lambda * lambda * lambda == .one)
+        var rng = SeededRandom.forTest("g1 phi")
+        let p = G1.generator * Fr.random(using: &rng)
+        #expect(p.phi == p.multiplied(by: lambda.canonical))
+        #expect(p.phi.isOnCurve)
+    }
+
+    @Test("the lattice basis and the split are exact")
+    func decomposition() {
+        let lambda = G1Endomorphism.lambda
+        let a1 = Fr(reducing: G1Endomorphism.a1)
+        let b1 = Fr(reducing: G1Endomorphism.b1)
+        let a2 = Fr(reducing: G1Endomorphism.a2)
+        let b2 = Fr(reducing: G1Endomorphism.b2)
+        #expect(a1 - b1 * lambda == .zero)
+        #expect(a2 + b2 * lambda == .zero)
+        #expect(a1 * b2 + a2 * b1 == .zero)  // the determinant is r itself
+        var rng = SeededRandom.forTest("g1 glv split")
+        let edges: [Fr] = [.zero, .one, -Fr.one, lambda, -lambda, Fr(reducing: UInt256(0, 0, 0, 1 << 62))]
+        let bound = UInt256(0, 0, 1, 0)  // 2^128
+        for k in edges + (0..<1000).map({ _ in Fr.random(using: &rng) }) {
+            let (k1, k1Negative, k2, k2Negative) = G1Endomorphism.decompose(k.canonical)
+            #expect(k1 < bound && k2 < bound, "k = \(k)")
+            let signed1 = k1Negative ? -Fr(reducing: k1) : Fr(reducing: k1)
+            let signed2 = k2Negative ? -Fr(reducing: k2) : Fr(reducing: k2)
+            #expect(signed1 + signed2 * lambda == k, "k = \(k)")
+        }
+    }
+
+    @Test("GLV scalar multiplication equals the plain double-and-add")
+    func glvScalarMultiplication() {
+        var rng = SeededRandom.forTest("g1 glv mul")
+        let p = G1.generator * Fr.random(using: &rng)
+        let edges: [Fr] = [.zero, .one, -Fr.one, G1Endomorphism.lambda, -G1Endomorphism.lambda]
+        for k in edges + (0..<30).map({ _ in Fr.random(using: &rng) }) {
+            #expect(p * k == p.multiplied(by: k.canonical), "k = \(k)")
+        }
+        #expect((G1.infinity * Fr(5)).isInfinity)
+    }
+
+    @Test("the full-width product matches Fr arithmetic")
+    func fullWidthProduct() {
+        var rng = SeededRandom.forTest("u256 full width")
+        for _ in 0..<100 {
+            let a = UInt256(rng.next(), rng.next(), rng.next(), rng.next())
+            let b = UInt256(rng.next(), rng.next(), rng.next(), rng.next())
+            let (high, low) = a.multipliedFullWidth(by: b)
+            // high·2^256 + low ≡ a·b (mod r)
+            let twoTo256 = Fr(reducing: UInt256(0, 0, 0, 1 << 63)) * Fr(2)
+            #expect(Fr(reducing: high) * twoTo256 + Fr(reducing: low) == Fr(reducing: a) * Fr(reducing: b))
+        }
+    }
+}
