@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "BN254", targets: ["BN254"]),
         .library(name: "Groth16", targets: ["Groth16"]),
         .library(name: "Circuits", targets: ["Circuits"]),
+        .library(name: "Circom", targets: ["Circom"]),
         .library(name: "Raft", targets: ["Raft"]),
         .executable(name: "zkp", targets: ["zkp"]),
         .executable(name: "zkp-bench", targets: ["zkp-bench"]),
@@ -41,6 +42,7 @@ let package = Package(
         .target(name: "BN254", swiftSettings: fastArithmetic),
         .target(name: "Groth16", dependencies: ["BN254"], swiftSettings: fastArithmetic),
         .target(name: "Circuits", dependencies: ["BN254", "Groth16"], swiftSettings: fastArithmetic),
+        .target(name: "Circom", dependencies: ["BN254", "Groth16"], swiftSettings: fastArithmetic),
         .target(name: "Raft"),
 
         // MARK: Executables
@@ -62,6 +64,9 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "BN254Tests", dependencies: ["BN254", "TestSupport"], swiftSettings: fastArithmetic),
+        .testTarget(
+            name: "Groth16Tests", dependencies: ["BN254", "Groth16", "Circom", "TestSupport"],
+            swiftSettings: fastArithmetic),
         .testTarget(
             name: "HarnessTests",
             dependencies: [

@@ -159,3 +159,21 @@ struct MillerState {
 
     static let half = Fp(2).inverse()!
 }
+
+extension Pairing {
+    /// 2x(6x² + 3x + 1) mod r: `pairing` returns the standard pairing to this power.
+    static let hardPartExtraExponent: Fr = {
+        let x = Fr(bnParameter)
+        return Fr(2) * x * (Fr(6) * x * x + Fr(3) * x + .one)
+    }()
+
+    /// The inverse of that exponent modulo r, which undoes it on GT (of order r).
+    static let standardCorrection: UInt256 = hardPartExtraExponent.inverse()!.canonical
+
+    /// e(P, Q) with the standard final exponent (p¹² − 1)/r: the GT value that py_ecc,
+    /// snarkjs (`vk_alphabeta_12`) and the EIP-197 literature write. Costs one extra
+    /// exponentiation in GT over `pairing`; pairing checks do not need it.
+    public static func standardPairing(_ p: G1Affine, _ q: G2Affine) -> Fp12 {
+        pairing(p, q).power(standardCorrection)
+    }
+}

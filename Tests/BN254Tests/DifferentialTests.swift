@@ -45,6 +45,27 @@ struct DifferentialTests {
         }
     }
 
+    @Test("the standard pairing's GT values equal mcl's")
+    func standardPairingValues() throws {
+        var rng = SeededRandom.forTest("differential mcl pairing values")
+        var cases: [JSONValue] = []
+        var expected: [JSONValue] = []
+        for _ in 0..<20 {
+            let p = (G1.generator * Fr.random(using: &rng)).affine
+            let q = (G2.generator * Fr.random(using: &rng)).affine
+            cases.append(.array([Self.json(p), Self.json(q)]))
+            let value = Pairing.standardPairing(p, q)
+            let coefficients = [value.c0, value.c1].flatMap { [$0.c0, $0.c1, $0.c2] }.flatMap { [$0.c0, $0.c1] }
+            expected.append(.array(coefficients.map(Self.string)))
+        }
+        let answer = try PeerProcess.call(
+            Peer.mcl.rawValue, PeerRequest(op: "pairing", cases: cases), as: PeerAnswer.self)
+        try #require(answer.results.count == cases.count)
+        for (i, (ours, theirs)) in zip(expected, answer.results).enumerated() {
+            #expect(ours == theirs, "case \(i): input \(cases[i])")
+        }
+    }
+
     // MARK: Cases
 
     static func string(_ value: some PrimeField) -> JSONValue { .string(value.decimalString) }

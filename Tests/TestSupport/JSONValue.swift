@@ -1,9 +1,10 @@
 /// A JSON value, for requests to and answers from the peer drivers, whose cases mix
-/// strings, arrays, booleans and nulls.
+/// strings, arrays, objects, booleans and nulls.
 public indirect enum JSONValue: Codable, Equatable, Sendable, CustomStringConvertible {
     case string(String)
     case bool(Bool)
     case array([JSONValue])
+    case object([String: JSONValue])
     case null
 
     public init(from decoder: any Decoder) throws {
@@ -14,6 +15,8 @@ public indirect enum JSONValue: Codable, Equatable, Sendable, CustomStringConver
             self = .bool(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
+        } else if let value = try? container.decode([String: JSONValue].self) {
+            self = .object(value)
         } else {
             self = .array(try container.decode([JSONValue].self))
         }
@@ -25,6 +28,7 @@ public indirect enum JSONValue: Codable, Equatable, Sendable, CustomStringConver
         case .string(let value): try container.encode(value)
         case .bool(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
         case .null: try container.encodeNil()
         }
     }
@@ -34,6 +38,9 @@ public indirect enum JSONValue: Codable, Equatable, Sendable, CustomStringConver
         case .string(let value): return "\"\(value)\""
         case .bool(let value): return String(value)
         case .array(let values): return "[" + values.map(\.description).joined(separator: ", ") + "]"
+        case .object(let values):
+            return "{" + values.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
+                + "}"
         case .null: return "null"
         }
     }

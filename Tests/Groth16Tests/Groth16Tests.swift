@@ -1,0 +1,137 @@
+import BN254
+import TestSupport
+import Testing
+
+@testable import Groth16
+
+/// x³ + x + 5 = out with x secret: the smallest circuit with a real product chain.
+func cubicCircuit() throws -> Circuit {
+    let builder = CircuitBuilder()
+    let out = builder.publicInput("out")
+    let x = builder.secretInput("x")
+    let square = builder.mul(x, x)
+    let cube = builder.mul(square, x)
+    builder.assertEqual(cube + x + Fr(5), out)
+    return try builder.build()
+}
+
+@Suite("Groth16")
+struct Groth16Tests {
+    @Test("the builder compiles to circom's wire order and the solver fills the witness")
+    func builderAndSolver() throws {
+        let circuit = try cubicCircuit()
+        #expect(circuit.r1cs.publicCount == 1)
+        #expect(circuit.r1cs.wireCount == 5)  // one, out, x, x², x³
+        #expect(circuit.r1cs.constraintCount == 3)
+        let witness = try circuit.solve(publicInputs: [Fr(35)], secretInputs: [Fr(3)])
+        #expect(witness == [Fr.one, Fr(35), Fr(3), Fr(9), Fr(27)])
+        #expect(throws: Groth16Error.self) { try circuit.solve(publicInputs: [Fr(36)], secretInputs: [Fr(3)]) }
+        #expect(throws: Groth16Error.self) { try circuit.solve(publicInputs: [], secretInputs: [Fr(3)]) }
+    }
+
+    @Test("boolean, select and isZero gadgets compute and constrain")
+    func gadgets() throws {
+        let builder = CircuitBuilder()
+        let flag = builder.secretInput("flag")
+        let a = builder.secretInput("a")
+        let b = builder.secretInput("b")
+        let result = builder.publicInput("result")
+        let zeroTest = builder.publicInput("aIsZero")
+        builder.assertBoolean(flag)
+        builder.assertEqual(builder.select(flag, a, b), result)
+        builder.assertEqual(builder.isZero(a), zeroTest)
+        let circuit = try builder.build()
+        _ = try circuit.solve(publicInputs: [Fr(7), .zero], secretInputs: [.one, Fr(7), Fr(9)])
+        _ = try circuit.solve(publicInputs: [Fr(9), .zero], secretInputs: [.zero, Fr(7), Fr(9)])
+        _ = try circuit.solve(publicInputs: [Fr(9), .one], secretInputs: [.zero, .zero, Fr(9)])
+        // A flag of 2 is not boolean; a wrong isZero claim is refused.
+        #expect(throws: Groth16Error.self) {
+            try circuit.solve(publicInputs: [Fr(11), .zero], secretInputs: [Fr(2), Fr(7), Fr(9)])
+        }
+        #expect(throws: Groth16Error.self) {
+            try circuit.solve(publicInputs: [Fr(9), .zero], secretInputs: [.zero, .zero, Fr(9)])
+        }
+    }
+
+    @Test("setup, prove and verify; changed inputs and tampered proofs are rejected")
+    func completenessAndSoundness() async throws {
+        var rng = SeededRandom.forTest("groth16 cubic")
+        let circuit = try cubicCircuit()
+        let key = try await Groth16.developmentSetup(circuit.r1cs, using: &rng)
+        let witness = try circuit.solve(publicInputs: [Fr(35)], secretInputs: [Fr(3)])
+        let proof = try await Groth16.prove(key, witness: witness, using: &rng)
+        #expect(try Groth16.verify(key.verifyingKey, publicInputs: [Fr(35)], proof: proof))
+        #expect(try !Groth16.verify(key.verifyingKey, publicInputs: [Fr(36)], proof: proof))
+        var tampered = proof
+        tampered.a = (tampered.a.jacobian + G1.generator).affine
+        #expect(try !Groth16.verify(key.verifyingKey, publicInputs: [Fr(35)], proof: tampered))
+        tampered = proof
+        tampered.c = -tampered.c
+        #expect(try !Groth16.verify(key.verifyingKey, publicInputs: [Fr(35)], proof: tampered))
+        tampered = proof
+        tampered.b = (tampered.b.jacobian + G2.generator).affine
+        #expect(try !Groth16.verify(key.verifyingKey, publicInputs: [Fr(35)], proof: tampered))
+        // Two proofs of one statement differ (fresh r, s) and both verify.
+        let second = try await Groth16.prove(key, witness: witness, using: &rng)
+        #expect(second != proof)
+        #expect(try Groth16.verify(key.verifyingKey, publicInputs: [Fr(35)], proof: second))
+        // Wrong input count is malformed, not merely invalid.
+        #expect(throws: Groth16Error.self) { try Groth16.verify(key.verifyingKey, publicInputs: [], proof: proof) }
+    }
+
+    @Test("the prover refuses a witness that violates one constraint")
+    func proverRefusesBadWitness() async throws {
+        var rng = SeededRandom.forTest("groth16 bad witness")
+        let circuit = try cubicCircuit()
+        let key = try await Groth16.developmentSetup(circuit.r1cs, using: &rng)
+        var witness = try circuit.solve(publicInputs: [Fr(35)], secretInputs: [Fr(3)])
+        witness[3] = Fr(10)  // x² wrong
+        await #expect(throws: Groth16Error.unsatisfied(constraint: 0)) {
+            try await Groth16.prove(key, witness: witness, using: &rng)
+        }
+        await #expect(throws: Groth16Error.self) {
+            try await Groth16.prove(key, witness: Array(witness.dropLast()), using: &rng)
+        }
+    }
+
+    @Test("batch verification accepts good batches and rejects one bad proof")
+    func batchVerification() async throws {
+        var rng = SeededRandom.forTest("groth16 batch")
+        let circuit = try cubicCircuit()
+        let key = try await Groth16.developmentSetup(circuit.r1cs, using: &rng)
+        var batch: [(publicInputs: [Fr], proof: Proof)] = []
+        for x in 1...6 {
+            let xValue = Fr(UInt64(x))
+            let out = xValue * xValue * xValue + xValue + Fr(5)
+            let witness = try circuit.solve(publicInputs: [out], secretInputs: [xValue])
+            batch.append(([out], try await Groth16.prove(key, witness: witness, threads: 2, using: &rng)))
+        }
+        #expect(try await Groth16.batchVerify(key.verifyingKey, batch, using: &rng))
+        #expect(try await Groth16.batchVerify(key.verifyingKey, [], using: &rng))
+        var bad = batch
+        bad[3].publicInputs = [bad[3].publicInputs[0] + .one]
+        #expect(try await !Groth16.batchVerify(key.verifyingKey, bad, using: &rng))
+        bad = batch
+        bad[5].proof.c = bad[0].proof.c
+        #expect(try await !Groth16.batchVerify(key.verifyingKey, bad, using: &rng))
+    }
+
+    @Test("snarkjs JSON and the Ethereum form round-trip")
+    func encodings() async throws {
+        var rng = SeededRandom.forTest("groth16 encodings")
+        let circuit = try cubicCircuit()
+        let key = try await Groth16.developmentSetup(circuit.r1cs, using: &rng)
+        let witness = try circuit.solve(publicInputs: [Fr(35)], secretInputs: [Fr(3)])
+        let proof = try await Groth16.prove(key, witness: witness, using: &rng)
+        #expect(try Proof(snarkjs: proof.snarkjs) == proof)
+        #expect(try Proof(ethereumBytes: proof.ethereumBytes) == proof)
+        #expect(try VerifyingKey(snarkjs: key.verifyingKey.snarkjs) == key.verifyingKey)
+        #expect(try SnarkjsPublicSignals.decode(SnarkjsPublicSignals.encode([Fr(35)])) == [Fr(35)])
+        #expect(throws: Groth16Error.self) { try SnarkjsPublicSignals.decode([Fr.modulus.decimalString]) }
+        #expect(throws: Groth16Error.self) { try SnarkjsPublicSignals.decode(["12a"]) }
+        var wrongCurve = proof.snarkjs
+        wrongCurve.curve = "bls12-381"
+        #expect(throws: Groth16Error.self) { try Proof(snarkjs: wrongCurve) }
+        #expect(throws: Groth16Error.self) { try Proof(ethereumBytes: proof.ethereumBytes.dropLast()) }
+    }
+}
