@@ -9,6 +9,8 @@
 /// The final exponentiation's hard part is the Fuentes-Castañeda–Knapp–Rodríguez-Henríquez
 /// chain, which computes the result raised to 2x(6x² + 3x + 1), a constant coprime to r:
 /// still a non-degenerate bilinear pairing, and "is the product one?" answers the same.
+/// mcl and snarkjs (ffjavascript) use the same chain, so `pairing` gives their GT values
+/// (snarkjs's `vk_alphabeta_12` among them); `standardPairing` gives py_ecc's.
 public enum Pairing {
     /// The BN parameter x of BN254 (positive).
     public static let bnParameter: UInt64 = 4_965_661_367_192_848_881
@@ -170,9 +172,8 @@ extension Pairing {
     /// The inverse of that exponent modulo r, which undoes it on GT (of order r).
     static let standardCorrection: UInt256 = hardPartExtraExponent.inverse()!.canonical
 
-    /// e(P, Q) with the standard final exponent (p¹² − 1)/r: the GT value that py_ecc,
-    /// snarkjs (`vk_alphabeta_12`) and the EIP-197 literature write. Costs one extra
-    /// exponentiation in GT over `pairing`; pairing checks do not need it.
+    /// e(P, Q) with the standard final exponent (p¹² − 1)/r, the GT value py_ecc writes.
+    /// Costs one extra exponentiation in GT over `pairing`; pairing checks do not need it.
     public static func standardPairing(_ p: G1Affine, _ q: G2Affine) -> Fp12 {
         pairing(p, q).power(standardCorrection)
     }

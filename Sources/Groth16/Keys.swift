@@ -32,8 +32,9 @@ public struct VerifyingKey: Sendable, Equatable {
         self.ic = ic
     }
 
-    /// e(α, β) with the standard final exponent, as snarkjs writes `vk_alphabeta_12`.
-    public var alphaBeta: Fp12 { Pairing.standardPairing(alpha1, beta2) }
+    /// e(α, β) as snarkjs writes `vk_alphabeta_12` (its final exponentiation is the one
+    /// `Pairing.pairing` uses).
+    public var alphaBeta: Fp12 { Pairing.pairing(alpha1, beta2) }
 }
 
 /// The prover's key, in the layout of a snarkjs `.zkey` (and rapidsnark's):

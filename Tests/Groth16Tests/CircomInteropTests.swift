@@ -97,7 +97,7 @@ struct CircomInteropTests {
         #expect(reason { _ = try CircomFiles.readR1CS([]) }.contains("truncated"))
     }
 
-    @Test("the standard pairing reproduces IC-independent structure: e(α, β) from the key")
+    @Test("verification_key.json carries vk_alphabeta_12 in snarkjs's nesting")
     func alphaBetaShape() throws {
         let key = try CircomFixture.merklePoseidon.verifyingKey()
         let json = key.snarkjs

@@ -54,7 +54,27 @@ def facts(_case):
     }
 
 
+def pairing_value(case):
+    """e(P, Q) as 12 decimal strings in the tower order Fp12 = Fp6[w]/(w^2 - v),
+    Fp6 = Fp2[v]/(v^3 - (9 + u)): c0.c0.c0, c0.c0.c1, c0.c1.c0, ..., c1.c2.c1.
+
+    py_ecc keeps Fp12 as Fp[w]/(w^12 - 18 w^6 + 82), where v = w^2 and u = w^6 - 9, so
+    the tower coefficient a + b*u of v^j (times w for the c1 half) is spread over
+    w^(2j) with a - 9b and w^(2j+6) with b.
+    """
+    value = bn.pairing(g2(case[1]), g1(case[0]))
+    coefficients = [int(c) for c in value.coeffs]
+    tower = []
+    for half in (0, 1):
+        for j in range(3):
+            imaginary = coefficients[2 * j + 6 + half]
+            real = (coefficients[2 * j + half] + 9 * imaginary) % P
+            tower += [str(real), str(imaginary)]
+    return tower
+
+
 OPS = {
+    "pairing": pairing_value,
     "facts": facts,
     "fp_mul": lambda c: str(int(c[0]) * int(c[1]) % P),
     "fp_inv": lambda c: str(pow(int(c[0]), P - 2, P)),
