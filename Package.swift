@@ -68,6 +68,9 @@ let package = Package(
             name: "Groth16Tests", dependencies: ["BN254", "Groth16", "Circom", "TestSupport"],
             swiftSettings: fastArithmetic),
         .testTarget(
+            name: "CircuitsTests", dependencies: ["BN254", "Groth16", "Circuits", "TestSupport"],
+            swiftSettings: fastArithmetic),
+        .testTarget(
             name: "HarnessTests",
             dependencies: [
                 "TestSupport",

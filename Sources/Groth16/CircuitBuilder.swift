@@ -3,45 +3,61 @@ import BN254
 /// A linear combination Σ cᵢ·vᵢ of circuit variables plus a constant: what every
 /// circuit operation takes and returns. Additions and scalings are free (no constraint);
 /// only `CircuitBuilder.mul` and the assertions add constraints.
+///
+/// Terms are kept sorted by variable with no repeats and no zero coefficients, so a
+/// combination built up over many steps never grows beyond its distinct variables.
 public struct LinearCombination: Sendable, CustomStringConvertible {
-    /// (variable, coefficient) pairs; variable 0 is the constant one. May repeat a variable
-    /// until `simplified()` merges them.
-    var terms: [(variable: Int, coefficient: Fr)]
+    /// (variable, coefficient) pairs; variable 0 is the constant one.
+    private(set) var terms: [(variable: Int, coefficient: Fr)]
 
-    init(terms: [(variable: Int, coefficient: Fr)]) { self.terms = terms }
+    /// Terms already sorted, distinct and non-zero.
+    init(canonicalTerms: [(variable: Int, coefficient: Fr)]) { terms = canonicalTerms }
 
     init(variable: Int) { terms = [(variable, .one)] }
 
     /// The constant c.
     public init(_ constant: Fr) { terms = constant.isZero ? [] : [(0, constant)] }
 
-    public static var zero: LinearCombination { LinearCombination(terms: []) }
+    public static var zero: LinearCombination { LinearCombination(canonicalTerms: []) }
     public static var one: LinearCombination { LinearCombination(.one) }
-
-    /// Terms merged by variable, zeros dropped, in variable order.
-    func simplified() -> [(variable: Int, coefficient: Fr)] {
-        var merged: [Int: Fr] = [:]
-        for term in terms {
-            merged[term.variable, default: .zero] = merged[term.variable, default: .zero] + term.coefficient
-        }
-        return merged.filter { !$0.value.isZero }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-    }
 
     /// The constant value, if the combination involves no variable.
     public var constantValue: Fr? {
-        let terms = simplified()
         if terms.isEmpty { return .zero }
         if terms.count == 1 && terms[0].variable == 0 { return terms[0].coefficient }
         return nil
     }
 
     public var description: String {
-        simplified().map { $0.variable == 0 ? "\($0.coefficient)" : "\($0.coefficient)·v\($0.variable)" }
+        terms.map { $0.variable == 0 ? "\($0.coefficient)" : "\($0.coefficient)·v\($0.variable)" }
             .joined(separator: " + ")
     }
 
+    /// The variables renamed by a map that keeps their order.
+    func renamed(_ map: [Int]) -> [(variable: Int, coefficient: Fr)] {
+        terms.map { (map[$0.variable], $0.coefficient) }.sorted { $0.variable < $1.variable }
+    }
+
     public static func + (lhs: LinearCombination, rhs: LinearCombination) -> LinearCombination {
-        LinearCombination(terms: lhs.terms + rhs.terms)
+        var merged: [(variable: Int, coefficient: Fr)] = []
+        merged.reserveCapacity(lhs.terms.count + rhs.terms.count)
+        var i = 0
+        var j = 0
+        while i < lhs.terms.count || j < rhs.terms.count {
+            if j == rhs.terms.count || (i < lhs.terms.count && lhs.terms[i].variable < rhs.terms[j].variable) {
+                merged.append(lhs.terms[i])
+                i += 1
+            } else if i == lhs.terms.count || rhs.terms[j].variable < lhs.terms[i].variable {
+                merged.append(rhs.terms[j])
+                j += 1
+            } else {
+                let sum = lhs.terms[i].coefficient + rhs.terms[j].coefficient
+                if !sum.isZero { merged.append((lhs.terms[i].variable, sum)) }
+                i += 1
+                j += 1
+            }
+        }
+        return LinearCombination(canonicalTerms: merged)
     }
 
     public static func - (lhs: LinearCombination, rhs: LinearCombination) -> LinearCombination {
@@ -49,11 +65,12 @@ public struct LinearCombination: Sendable, CustomStringConvertible {
     }
 
     public static prefix func - (value: LinearCombination) -> LinearCombination {
-        LinearCombination(terms: value.terms.map { ($0.variable, -$0.coefficient) })
+        LinearCombination(canonicalTerms: value.terms.map { ($0.variable, -$0.coefficient) })
     }
 
     public static func * (scalar: Fr, value: LinearCombination) -> LinearCombination {
-        LinearCombination(terms: value.terms.map { ($0.variable, scalar * $0.coefficient) })
+        if scalar.isZero { return .zero }
+        return LinearCombination(canonicalTerms: value.terms.map { ($0.variable, scalar * $0.coefficient) })
     }
 
     public static func + (lhs: LinearCombination, rhs: Fr) -> LinearCombination { lhs + LinearCombination(rhs) }
@@ -199,26 +216,26 @@ public final class CircuitBuilder {
                 next += 1
             }
         }
-        func renumber(_ combination: LinearCombination) -> LinearCombination {
-            LinearCombination(terms: combination.terms.map { (wireOf[$0.variable], $0.coefficient) })
+        func renumber(_ combination: LinearCombination) -> [(variable: Int, coefficient: Fr)] {
+            combination.renamed(wireOf)
         }
         var a = SparseMatrix()
         var b = SparseMatrix()
         var c = SparseMatrix()
         var labels: [String] = []
         for constraint in constraints {
-            a.appendRow(renumber(constraint.a).simplified().lazy.map { ($0.variable, $0.coefficient) })
-            b.appendRow(renumber(constraint.b).simplified().lazy.map { ($0.variable, $0.coefficient) })
-            c.appendRow(renumber(constraint.c).simplified().lazy.map { ($0.variable, $0.coefficient) })
+            a.appendRow(renumber(constraint.a).lazy.map { ($0.variable, $0.coefficient) })
+            b.appendRow(renumber(constraint.b).lazy.map { ($0.variable, $0.coefficient) })
+            c.appendRow(renumber(constraint.c).lazy.map { ($0.variable, $0.coefficient) })
             labels.append(constraint.label)
         }
         let r1cs = try R1CS(wireCount: next, publicCount: publicNames.count, a: a, b: b, c: c)
         let solverSteps: [Circuit.SolverStep] = steps.map { step in
             switch step {
             case .product(let variable, let left, let right):
-                .product(wire: wireOf[variable], renumber(left).simplified(), renumber(right).simplified())
+                .product(wire: wireOf[variable], renumber(left), renumber(right))
             case .hint(let outputs, let inputs, let function):
-                .hint(outputs: outputs.map { wireOf[$0] }, inputs: inputs.map { renumber($0).simplified() }, function)
+                .hint(outputs: outputs.map { wireOf[$0] }, inputs: inputs.map(renumber), function)
             }
         }
         return Circuit(
