@@ -56,7 +56,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "zkp-bench",
-            dependencies: ["BN254"],
+            dependencies: ["BN254", "Groth16", "Circom"],
             path: "Benchmarks/zkp-bench",
             swiftSettings: fastArithmetic
         ),

@@ -1,12 +1,18 @@
 import BN254
 import Foundation
 
-/// `zkp-bench [--filter TEXT] [--runs N] [--list]`: measures and prints one JSON object per line.
+/// `zkp-bench [--filter TEXT] [--runs N] [--list]`, or `zkp-bench --r1cs FILE --wtns FILE [--runs N]`
+/// for Groth16 on a circom circuit: measures and prints one JSON object per line.
 @main
 struct Bench {
     static func main() async throws {
         let options = try Options(CommandLine.arguments.dropFirst())
         let context = Context(revision: gitRevision(), threads: ProcessInfo.processInfo.activeProcessorCount)
+        if let r1cs = options.r1cs {
+            guard let wtns = options.wtns else { throw BenchError.usage("--r1cs needs --wtns") }
+            _ = try await Groth16Bench.run(r1csPath: r1cs, wtnsPath: wtns, runs: options.runs, context: context)
+            return
+        }
         let selected = BenchmarkCatalog.all.filter { options.filter == nil || $0.name.contains(options.filter!) }
         if options.list {
             for benchmark in selected { print(benchmark.name) }
@@ -23,6 +29,8 @@ struct Options {
     var filter: String?
     var runs: Int?
     var list = false
+    var r1cs: String?
+    var wtns: String?
 
     init(_ arguments: ArraySlice<String>) throws {
         var rest = arguments
@@ -35,7 +43,11 @@ struct Options {
                 }
                 self.runs = runs
             case "--list": list = true
-            default: throw BenchError.usage("unknown argument \(argument); use --filter TEXT, --runs N, --list")
+            case "--r1cs": r1cs = try Options.value(for: argument, &rest)
+            case "--wtns": wtns = try Options.value(for: argument, &rest)
+            default:
+                throw BenchError.usage(
+                    "unknown argument \(argument); use --filter TEXT, --runs N, --list, or --r1cs FILE --wtns FILE")
             }
         }
     }

@@ -92,8 +92,9 @@ extension AffinePoint where Curve == G2Curve {
         return x.c1.bigEndianBytes + x.c0.bigEndianBytes + y.c1.bigEndianBytes + y.c0.bigEndianBytes
     }
 
-    /// Reads the 128-byte Ethereum form, checking the field, the curve equation and the subgroup.
-    public init(ethereumBytes bytes: some Collection<UInt8>) throws(BN254Error) {
+    /// Reads the 128-byte Ethereum form, checking the field, the curve equation and (unless
+    /// the caller vouches for the point, as for its own stored keys) the subgroup.
+    public init(ethereumBytes bytes: some Collection<UInt8>, checkingSubgroup: Bool = true) throws(BN254Error) {
         let bytes = Array(bytes)
         guard bytes.count == 128 else { throw .invalidLength(what: "G2 point", expected: 128, actual: bytes.count) }
         let x1 = try Fp.read(bytes[0..<32], what: "G2 x (imaginary part)")
@@ -108,7 +109,7 @@ extension AffinePoint where Curve == G2Curve {
         }
         self.init(x: x, y: y)
         guard isOnCurve else { throw .notOnCurve(group: "G2") }
-        guard isInSubgroup else { throw .notInSubgroup(group: "G2") }
+        guard !checkingSubgroup || isInSubgroup else { throw .notInSubgroup(group: "G2") }
     }
 }
 

@@ -134,4 +134,43 @@ struct Groth16Tests {
         #expect(throws: Groth16Error.self) { try Proof(snarkjs: wrongCurve) }
         #expect(throws: Groth16Error.self) { try Proof(ethereumBytes: proof.ethereumBytes.dropLast()) }
     }
+
+    @Test("native binary forms round-trip, and malformed bytes get named errors")
+    func nativeForms() async throws {
+        var rng = SeededRandom.forTest("groth16 native forms")
+        let circuit = try cubicCircuit()
+        let key = try await Groth16.developmentSetup(circuit.r1cs, using: &rng)
+        let witness = try circuit.solve(publicInputs: [Fr(35)], secretInputs: [Fr(3)])
+        let proof = try await Groth16.prove(key, witness: witness, using: &rng)
+        #expect(try Proof(nativeBytes: proof.nativeBytes) == proof)
+        #expect(try VerifyingKey(nativeBytes: key.verifyingKey.nativeBytes) == key.verifyingKey)
+        let reloaded = try ProvingKey(nativeBytes: key.nativeBytes)
+        #expect(reloaded.nativeBytes == key.nativeBytes)
+        #expect(reloaded.r1cs == key.r1cs)
+        let again = try await Groth16.prove(reloaded, witness: witness, using: &rng)
+        #expect(try Groth16.verify(key.verifyingKey, publicInputs: [Fr(35)], proof: again))
+
+        func reason(_ body: () throws -> Void) -> String {
+            do {
+                try body()
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let bytes = key.nativeBytes
+        for cut in [5, 200, bytes.count / 2] {
+            let message = reason { _ = try ProvingKey(nativeBytes: Array(bytes.dropLast(cut))) }
+            #expect(message.contains("truncated") || message.contains("more than the file can hold"), "\(message)")
+        }
+        #expect(reason { _ = try ProvingKey(nativeBytes: bytes + [0]) }.contains("unexpected bytes"))
+        #expect(reason { _ = try ProvingKey(nativeBytes: proof.nativeBytes) }.contains("magic"))
+        var wrongVersion = bytes
+        wrongVersion[4] = 7
+        #expect(reason { _ = try ProvingKey(nativeBytes: wrongVersion) }.contains("version"))
+        // A moved off the curve: the last byte of its y coordinate flipped.
+        var offCurve = proof.nativeBytes
+        offCurve[8 + 63] ^= 1
+        #expect(reason { _ = try Proof(nativeBytes: offCurve) }.contains("curve"))
+    }
 }
