@@ -60,10 +60,55 @@ struct CurveTests {
                 let point = G2Affine(x: x, y: y)
                 #expect(point.isOnCurve)
                 #expect(!point.isInSubgroup)
+                #expect(!point.jacobian.isInSubgroupByOrder)
                 return
             }
             x = x + .one
         }
+    }
+}
+
+@Suite("G2 subgroup membership")
+struct G2SubgroupTests {
+    /// Points on the twist from a seeded search; almost none of them lies in G2.
+    static func twistPoints(_ count: Int, using rng: inout SeededRandom) -> [G2] {
+        var points: [G2] = []
+        while points.count < count {
+            let x = Fp2(Fp.random(using: &rng), Fp.random(using: &rng))
+            if let y = (x.squared() * x + G2Curve.b).squareRoot() { points.append(G2Affine(x: x, y: y).jacobian) }
+        }
+        return points
+    }
+
+    @Test("the ψ test agrees with [r]Q = O on G2 points, twist points, and G2 points plus small torsion")
+    func psiTestAgreesWithOrder() {
+        var rng = SeededRandom.forTest("g2 subgroup")
+        let members = (0..<10).map { _ in G2.generator * Fr.random(using: &rng) }
+        for q in members + [G2.infinity, G2.generator] {
+            #expect(q.isInSubgroup && q.isInSubgroupByOrder)
+        }
+        let twist = Self.twistPoints(10, using: &rng)
+        for q in twist {
+            #expect(q.isInSubgroup == q.isInSubgroupByOrder)
+            #expect(!q.isInSubgroup)
+        }
+        // The twist's order is r·c with c = 2p − r = 10069·c′: T = [r·c′]R has order 10069 (or 1),
+        // and a G2 point plus such a T must fail.
+        let cofactor = UInt256(2).multipliedFullWidth(by: Fp.modulus).low.subtractingReportingBorrow(Fr.modulus)
+            .difference
+        let (cPrime, remainder) = cofactor.dividedReportingRemainder(by: 10069)
+        #expect(remainder == 0)
+        var torsionFound = 0
+        for (r, member) in zip(twist, members) {
+            let torsion = r.multiplied(by: Fr.modulus).multiplied(by: cPrime)
+            if torsion.isInfinity { continue }
+            torsionFound += 1
+            #expect(torsion.multiplied(by: UInt256(10069)).isInfinity)
+            let forged = member + torsion
+            #expect(!forged.isInSubgroup)
+            #expect(!forged.isInSubgroupByOrder)
+        }
+        #expect(torsionFound > 0)
     }
 }
 
