@@ -223,9 +223,9 @@ final class BucketAccumulator<Curve: CurveParameters> {
         buckets = raw.bindMemory(to: Coordinates.self, capacity: bucketCount)
         occupancy = .allocate(capacity: bucketCount)
         occupancy.initialize(repeating: BucketOccupancy.empty, count: bucketCount)
-        // Initialised lazily: a bucket's overflow is written before its bit is set.
+        // Left uninitialised (the type is trivial): a bucket's overflow is written
+        // before its bit is set, and read only when the bit is set.
         overflow = .allocate(capacity: bucketCount)
-        overflow.initialize(repeating: .infinity, count: bucketCount)
         // Large enough to amortise the inversion, small next to the bucket count to keep
         // collisions rare, and small enough that a batch's buckets stay in L2 until used.
         batchCapacity = max(16, min(2048, bucketCount / 8))
@@ -238,7 +238,6 @@ final class BucketAccumulator<Curve: CurveParameters> {
     deinit {
         UnsafeMutableRawPointer(buckets).deallocate()
         occupancy.deallocate()
-        overflow.deinitialize(count: bucketCount)
         overflow.deallocate()
         batchBuckets.deallocate()
         batchEntries.deallocate()

@@ -114,32 +114,39 @@ public enum Groth16 {
     }
 
     /// A·B − C of the witness at the odd points ω₂ₙ^(2i+1), the values the `h` points weigh.
+    /// Throws for the first constraint the witness violates.
     static func quotientEvaluations(_ key: ProvingKey, witness: [Fr], threads: Int) async throws(Groth16Error) -> [Fr] {
         let r1cs = key.r1cs
         let n = key.domainSize
         var aValues = [Fr](repeating: .zero, count: n)
         var bValues = [Fr](repeating: .zero, count: n)
-        witness.withUnsafeBufferPointer { w in
+        var cValues = [Fr](repeating: .zero, count: n)
+        // One pass both evaluates the rows and checks the witness against them.
+        let violated: Int? = witness.withUnsafeBufferPointer { w in
             for row in 0..<r1cs.constraintCount {
                 aValues[row] = r1cs.a.evaluateRow(row, w)
                 bValues[row] = r1cs.b.evaluateRow(row, w)
+                cValues[row] = r1cs.c.evaluateRow(row, w)
+                if aValues[row] * bValues[row] != cValues[row] { return row }
             }
+            return nil
         }
+        if let violated { throw .unsatisfied(constraint: violated) }
         for wire in 0...r1cs.publicCount { aValues[r1cs.constraintCount + wire] = witness[wire] }
-        // The witness satisfies every constraint, so C's values on the domain are A·B's.
-        var cValues = zip(aValues, bValues).map { $0 * $1 }
         let domain = try domain(size: n)
         let shift = try self.domain(size: 2 * n).generator
-        do {
-            for index in 0..<3 {
-                var values = index == 0 ? aValues : index == 1 ? bValues : cValues
+        // Evaluations on the domain → coefficients → evaluations on the odd coset.
+        func toCoset(_ values: inout [Fr]) async throws(Groth16Error) {
+            do {
                 try await domain.inverse(&values, threads: threads)
                 try await domain.cosetForward(&values, shift: shift, threads: threads)
-                if index == 0 { aValues = values } else if index == 1 { bValues = values } else { cValues = values }
+            } catch {
+                throw .malformed("NTT failed: \(error)")
             }
-        } catch {
-            throw .malformed("NTT failed: \(error)")
         }
+        try await toCoset(&aValues)
+        try await toCoset(&bValues)
+        try await toCoset(&cValues)
         for i in 0..<n { aValues[i] = aValues[i] * bValues[i] - cValues[i] }
         return aValues
     }
@@ -149,7 +156,7 @@ public enum Groth16 {
     public static func prove(
         _ key: ProvingKey, witness: [Fr], threads: Int = 1, using generator: inout some RandomNumberGenerator
     ) async throws(Groth16Error) -> Proof {
-        try key.r1cs.check(witness: witness)
+        try key.r1cs.checkShape(of: witness)
         let quotient = try await quotientEvaluations(key, witness: witness, threads: threads)
         let privateWitness = Array(witness[(key.publicCount + 1)...])
         let aSum = await MSM.multiply(points: key.a, scalars: witness, threads: threads)

@@ -85,12 +85,17 @@ public struct R1CS: Sendable, Equatable {
         }
     }
 
-    /// Checks a full assignment: its length, the constant wire, and every constraint.
-    public func check(witness: [Fr]) throws(Groth16Error) {
+    /// Checks that an assignment has one value per wire and the constant wire set to one.
+    public func checkShape(of witness: [Fr]) throws(Groth16Error) {
         guard witness.count == wireCount else {
             throw .witnessMismatch("the witness has \(witness.count) values for \(wireCount) wires")
         }
         guard witness[0] == .one else { throw .witnessMismatch("wire 0 must be one, got \(witness[0])") }
+    }
+
+    /// Checks a full assignment: its shape and every constraint.
+    public func check(witness: [Fr]) throws(Groth16Error) {
+        try checkShape(of: witness)
         if let violated = firstViolation(of: witness) {
             throw .unsatisfied(constraint: violated)
         }

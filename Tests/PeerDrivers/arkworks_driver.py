@@ -8,10 +8,9 @@ ops:
                   of verification_key.json, proof.json and public.json → true/false, or
                   {"error": message} when groth16py refuses the input
 """
-import json
-import sys
 
 import groth16py
+from peer_protocol import serve
 
 
 def verify_snarkjs(case):
@@ -25,11 +24,5 @@ def verify_snarkjs(case):
 OPS = {"verify_snarkjs": verify_snarkjs}
 
 
-def main():
-    request = json.load(sys.stdin)
-    op = OPS[request["op"]]
-    print(json.dumps({"results": [op(case) for case in request["cases"]]}))
-
-
 if __name__ == "__main__":
-    main()
+    serve(OPS)

@@ -7,10 +7,9 @@ stdin, {"results": [...]} on stdout; integers as decimal strings, points affine
 mcl_peer.py switches mcl to Ethereum's curve before anything else runs.
 """
 import ctypes
-import json
-import sys
 
 from mcl_peer import FpT, FrT, G1T, G2T, GTT, L, get_str, set_str
+from peer_protocol import serve
 
 
 def g1(point):
@@ -132,11 +131,5 @@ OPS = {
 }
 
 
-def main():
-    request = json.load(sys.stdin)
-    op = OPS[request["op"]]
-    print(json.dumps({"results": [op(case) for case in request["cases"]]}))
-
-
 if __name__ == "__main__":
-    main()
+    serve(OPS)

@@ -3,10 +3,9 @@
 Reads one JSON request on stdin: {"op": NAME, "cases": [...]} and prints
 {"results": [...]}, one result per case. Integers travel as decimal strings.
 """
-import json
-import sys
 
 from py_ecc import optimized_bn128 as bn
+from peer_protocol import serve
 
 P = bn.field_modulus
 R = bn.curve_order
@@ -99,11 +98,5 @@ def _product(values):
     return acc
 
 
-def main():
-    request = json.load(sys.stdin)
-    op = OPS[request["op"]]
-    print(json.dumps({"results": [op(case) for case in request["cases"]]}))
-
-
 if __name__ == "__main__":
-    main()
+    serve(OPS)
