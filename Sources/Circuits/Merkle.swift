@@ -5,10 +5,13 @@ import Groth16
 public enum MerkleHash: String, CaseIterable, Sendable {
     /// gnark's MiMC_BN254 of the two children, the original system's tree.
     case mimc
+    /// circomlib's Poseidon(2) of the two children, the tree of circom and Semaphore.
+    case poseidon
 
     public func parent(_ left: Fr, _ right: Fr) -> Fr {
         switch self {
         case .mimc: MiMC.hash([left, right])
+        case .poseidon: Self.poseidonPair([left, right])
         }
     }
 
@@ -16,7 +19,21 @@ public enum MerkleHash: String, CaseIterable, Sendable {
         -> LinearCombination
     {
         switch self {
-        case .mimc: MiMC.hash([left, right], in: builder)
+        case .mimc: return MiMC.hash([left, right], in: builder)
+        case .poseidon:
+            do {
+                return try Poseidon.hash([left, right], in: builder)
+            } catch {
+                preconditionFailure("Poseidon takes two inputs: \(error)")
+            }
+        }
+    }
+
+    private static func poseidonPair(_ children: [Fr]) -> Fr {
+        do {
+            return try Poseidon.hash(children)
+        } catch {
+            preconditionFailure("Poseidon takes two inputs: \(error)")
         }
     }
 }

@@ -60,6 +60,81 @@ struct MiMCTests {
     }
 }
 
+@Suite("Poseidon")
+struct PoseidonTests {
+    struct Vector: Decodable {
+        let `in`: [String]
+        let out: String
+    }
+
+    static func element(_ text: String) throws -> Fr {
+        text.hasPrefix("0x") ? try MiMCTests.element(text) : try #require(Fr(decimal: text))
+    }
+
+    @Test("circomlib's Poseidon(n) vectors, n = 1, 2, 4, 5, 6, 16")
+    func circomlibVectors() throws {
+        let vectors = try JSONDecoder().decode(
+            [Vector].self, from: TestEnvironment.fixture("circomlib-poseidon/vectors.json"))
+        #expect(vectors.count == 7)
+        for vector in vectors {
+            let inputs = try vector.in.map(Self.element)
+            #expect(try Poseidon.hash(inputs) == (try Self.element(vector.out)), "input \(vector.in)")
+        }
+    }
+
+    @Test("the circom fixtures' Poseidon values: a 272-hash chain and a depth-20 Merkle root")
+    func circomFixtures() throws {
+        struct ChainInput: Decodable { let seed: String, key: String }
+        let chain = try JSONDecoder().decode(
+            ChainInput.self, from: TestEnvironment.fixture("circom/poseidon_chain_272/input.json"))
+        let chainPublic = try JSONDecoder().decode(
+            [String].self, from: TestEnvironment.fixture("circom/poseidon_chain_272/public.json"))
+        let key = try Self.element(chain.key)
+        var h = try Self.element(chain.seed)
+        for _ in 0..<272 { h = try Poseidon.hash([h, key]) }
+        #expect(h == (try Self.element(chainPublic[0])))
+
+        struct MerkleInput: Decodable { let root: String, leaf: String, pathElements: [String], pathIndices: [String] }
+        let merkle = try JSONDecoder().decode(
+            MerkleInput.self, from: TestEnvironment.fixture("circom/merkle_poseidon_d20/input.json"))
+        let path = MerklePath(
+            leaf: try Self.element(merkle.leaf), siblings: try merkle.pathElements.map(Self.element),
+            isRight: merkle.pathIndices.map { $0 == "1" })
+        #expect(path.root(hash: .poseidon) == (try Self.element(merkle.root)))
+    }
+
+    @Test("the gadget computes the native hash for every width, at 3 constraints an S-box")
+    func gadgetMatchesNative() throws {
+        var rng = SeededRandom.forTest("poseidon gadget")
+        for count in 1...Poseidon.maximumInputs {
+            let builder = CircuitBuilder()
+            let digest = builder.publicInput("digest")
+            let inputs = (0..<count).map { builder.secretInput("in\($0)") }
+            builder.assertEqual(try Poseidon.hash(inputs, in: builder), digest)
+            let circuit = try builder.build()
+            let width = count + 1
+            // Every S-box but the first round's capacity element (a constant), plus the digest check.
+            let sBoxes = 8 * width + Poseidon.partialRounds[width - 2] - 1
+            #expect(circuit.r1cs.constraintCount == 3 * sBoxes + 1, "\(count) inputs")
+            let values = (0..<count).map { _ in Fr.random(using: &rng) }
+            let expected = try Poseidon.hash(values)
+            _ = try circuit.solve(publicInputs: [expected], secretInputs: values)
+            #expect(throws: Groth16Error.self) {
+                try circuit.solve(publicInputs: [expected + .one], secretInputs: values)
+            }
+        }
+    }
+
+    @Test("0 or 17 inputs are an error, not a crash")
+    func inputCount() {
+        #expect(throws: PoseidonError.inputCount(0)) { try Poseidon.hash([]) }
+        #expect(throws: PoseidonError.inputCount(17)) { try Poseidon.hash([Fr](repeating: .one, count: 17)) }
+        #expect(throws: PoseidonError.inputCount(17)) {
+            try Poseidon.hash([LinearCombination](repeating: .one, count: 17), in: CircuitBuilder())
+        }
+    }
+}
+
 @Suite("Merkle trees and the membership circuit")
 struct MerkleTests {
     @Test("every path of every tree up to 39 leaves leads to the root (odd levels included)")
@@ -109,10 +184,11 @@ struct MerkleTests {
     }
 
     @Test(
-        "membership proofs verify at depths 0, 1, 2 and 20; a wrong leaf or root is refused", arguments: [0, 1, 2, 20])
-    func membershipProofs(depth: Int) async throws {
-        var rng = SeededRandom.forTest("merkle circuit depth \(depth)")
-        let circuit = try MerkleCircuit.build(depth: depth, hash: .mimc)
+        "membership proofs verify at depths 0, 1, 2 and 20 for each hash; a wrong leaf or root is refused",
+        arguments: MerkleHash.allCases, [0, 1, 2, 20])
+    func membershipProofs(hash: MerkleHash, depth: Int) async throws {
+        var rng = SeededRandom.forTest("merkle circuit \(hash) depth \(depth)")
+        let circuit = try MerkleCircuit.build(depth: depth, hash: hash)
         // A tree of exactly this depth, with an odd count where possible (an odd last node).
         let count = depth == 0 ? 1 : depth == 20 ? 5 : (1 << depth) - (depth > 1 ? 1 : 0)
         let path: MerklePath
@@ -123,9 +199,9 @@ struct MerkleTests {
             path = MerklePath(
                 leaf: leaf, siblings: (0..<20).map { _ in Fr.random(using: &rng) },
                 isRight: (0..<20).map { _ in rng.next() & 1 == 1 })
-            root = path.root(hash: .mimc)
+            root = path.root(hash: hash)
         } else {
-            let tree = try MerkleTree(leaves: (0..<count).map { _ in Fr.random(using: &rng) }, hash: .mimc)
+            let tree = try MerkleTree(leaves: (0..<count).map { _ in Fr.random(using: &rng) }, hash: hash)
             #expect(tree.depth == depth)
             path = try tree.path(forLeaf: count - 1)
             root = tree.root
