@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "zkp",
             dependencies: [
-                "BN254",
+                "BN254", "Groth16", "Circuits", "Circom",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastArithmetic
@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(
             name: "CircuitsTests", dependencies: ["BN254", "Groth16", "Circuits", "TestSupport"],
             swiftSettings: fastArithmetic),
+        .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
         .testTarget(
             name: "HarnessTests",
             dependencies: [

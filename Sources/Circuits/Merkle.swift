@@ -44,6 +44,7 @@ public enum MerkleError: Error, Equatable, CustomStringConvertible {
     case leafIndexOutOfRange(index: Int, count: Int)
     case invalidLeaf(index: Int, reason: String)
     case depthOutOfRange(Int)
+    case invalidInput(String)
 
     public var description: String {
         switch self {
@@ -51,6 +52,7 @@ public enum MerkleError: Error, Equatable, CustomStringConvertible {
         case .leafIndexOutOfRange(let index, let count): "leaf index \(index) is outside 0...\(count - 1)"
         case .invalidLeaf(let index, let reason): "leaf \(index): \(reason)"
         case .depthOutOfRange(let depth): "depth \(depth) is outside 0...\(MerkleCircuit.maximumDepth)"
+        case .invalidInput(let reason): "input: \(reason)"
         }
     }
 }
@@ -180,5 +182,117 @@ public enum MerkleCircuit {
     /// The circuit's inputs for a path: (public, secret).
     public static func inputs(for path: MerklePath, root: Fr) -> (publicInputs: [Fr], secretInputs: [Fr]) {
         ([root], [path.leaf] + path.siblings + path.isRight.map { $0 ? Fr.one : Fr.zero })
+    }
+}
+
+/// The Merkle circuit's input.json, with circom's names so one file serves this circuit
+/// and a circom Merkle circuit alike: `root` (optional: computed from the path when
+/// absent), `leaf`, `pathElements` (siblings, bottom-up) and `pathIndices` (1 where the
+/// current node is the right child). Values are decimal strings, 0x-hex strings or
+/// JSON integers.
+public struct MerkleInput: Codable, Equatable, Sendable {
+    public var root: String?
+    public var leaf: String
+    public var pathElements: [String]
+    public var pathIndices: [String]
+
+    public init(root: String?, leaf: String, pathElements: [String], pathIndices: [String]) {
+        self.root = root
+        self.leaf = leaf
+        self.pathElements = pathElements
+        self.pathIndices = pathIndices
+    }
+
+    /// The input of `path`, values in decimal.
+    public init(path: MerklePath, root: Fr) {
+        self.init(
+            root: root.decimalString, leaf: path.leaf.decimalString, pathElements: path.siblings.map(\.decimalString),
+            pathIndices: path.isRight.map { $0 ? "1" : "0" })
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case root, leaf, pathElements, pathIndices
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func values(_ key: CodingKeys) throws -> [String] {
+            var list = try container.nestedUnkeyedContainer(forKey: key)
+            var result: [String] = []
+            while !list.isAtEnd {
+                if let integer = try? list.decode(UInt64.self) {
+                    result.append(String(integer))
+                } else {
+                    result.append(try list.decode(String.self))
+                }
+            }
+            return result
+        }
+        root = try container.decodeIfPresent(FlexibleValue.self, forKey: .root)?.text
+        leaf = try container.decode(FlexibleValue.self, forKey: .leaf).text
+        pathElements = try values(.pathElements)
+        pathIndices = try values(.pathIndices)
+    }
+
+    /// A JSON string or non-negative integer, as text.
+    private struct FlexibleValue: Decodable {
+        let text: String
+        init(from decoder: any Decoder) throws {
+            let single = try decoder.singleValueContainer()
+            if let integer = try? single.decode(UInt64.self) { text = String(integer) } else {
+                text = try single.decode(String.self)
+            }
+        }
+    }
+
+    /// The path and root the input states, every value checked; the root is computed
+    /// with `hash` when the input has none, and must match it when it has one.
+    public func resolve(depth: Int, hash: MerkleHash) throws(MerkleError) -> (path: MerklePath, root: Fr) {
+        guard pathElements.count == depth else {
+            throw .invalidInput("pathElements has \(pathElements.count) entries, the circuit's depth is \(depth)")
+        }
+        guard pathIndices.count == depth else {
+            throw .invalidInput("pathIndices has \(pathIndices.count) entries, the circuit's depth is \(depth)")
+        }
+        let leafValue = try Self.element(leaf, field: "leaf")
+        var siblings: [Fr] = []
+        for (index, text) in pathElements.enumerated() {
+            siblings.append(try Self.element(text, field: "pathElements[\(index)]"))
+        }
+        var isRight: [Bool] = []
+        for (index, text) in pathIndices.enumerated() {
+            switch text {
+            case "0": isRight.append(false)
+            case "1": isRight.append(true)
+            default: throw .invalidInput("pathIndices[\(index)] is \"\(text)\", not 0 or 1")
+            }
+        }
+        let path = MerklePath(leaf: leafValue, siblings: siblings, isRight: isRight)
+        let computed = path.root(hash: hash)
+        if let root {
+            let stated = try Self.element(root, field: "root")
+            guard stated == computed else {
+                throw .invalidInput("root does not match the \(hash) root of the leaf and path (\(computed))")
+            }
+        }
+        return (path, computed)
+    }
+
+    /// A canonical field element from decimal or 0x-hex text.
+    static func element(_ text: String, field: String) throws(MerkleError) -> Fr {
+        if text.hasPrefix("0x") || text.hasPrefix("0X") {
+            do {
+                return try MerkleTree.leaf(fromHex: text, index: 0)
+            } catch .invalidLeaf(_, let reason) {
+                throw .invalidInput("\(field): \(reason)")
+            } catch {
+                throw .invalidInput("\(field): \(error)")
+            }
+        }
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw .invalidInput("\(field): \"\(text)\" is neither a decimal nor a 0x-hex number")
+        }
+        guard let value = Fr(decimal: text) else { throw .invalidInput("\(field): not below the field modulus r") }
+        return value
     }
 }

@@ -2,11 +2,14 @@ import ArgumentParser
 
 /// The `zkp` command: every process and tool of ZKP Network behind one binary.
 @main
-struct ZKP: ParsableCommand {
+struct ZKP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zkp",
         abstract: "ZKP Network: a fault-tolerant Groth16 proving service on BN254.",
         version: ZKPVersion.current,
-        subcommands: [BN254Command.self]
+        subcommands: [
+            SetupCommand.self, ProveCommand.self, VerifyCommand.self, MerkleCommand.self, ExportCommand.self,
+            BN254Command.self,
+        ]
     )
 }

@@ -8,6 +8,10 @@ import Testing
 /// The exported contract is checked by evaluating the pairing check it performs with the
 /// precompile functions, using the constants read back out of its source text: that
 /// catches any wrong value or coordinate order in the key and in the calldata.
+struct ContractParseError: Error {
+    let line: String
+}
+
 @Suite("Solidity verifier and calldata")
 struct SolidityExportTests {
     struct FixtureCalldata: Decodable, Equatable {
@@ -23,8 +27,10 @@ struct SolidityExportTests {
         for line in contract.split(separator: "\n") {
             let words = line.split(separator: " ")
             guard words.count == 5, words[0] == "uint256", words[1] == "constant", words[3] == "=" else { continue }
-            let value: UInt256? = UInt256(decimal: String(words[4].dropLast()))
-            result[String(words[2])] = try #require(value, "\(line)")
+            guard let value = UInt256(decimal: String(words[4].dropLast())) else {
+                throw ContractParseError(line: String(line))
+            }
+            result[String(words[2])] = value
         }
         return result
     }

@@ -32,6 +32,12 @@ public enum TestEnvironment {
         return try Data(contentsOf: url)
     }
 
+    /// A product of this package built beside the test runner (`.build/<configuration>/name`).
+    public static func productExecutable(_ name: String) -> URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent(name)
+    }
+
     /// The path of a peer driver script under `Tests/PeerDrivers/`.
     public static func peerDriver(_ name: String) -> String {
         repositoryRoot.appendingPathComponent("Tests/PeerDrivers").appendingPathComponent(name).path
