@@ -4,13 +4,21 @@ Run through scripts/compare-groth16. Prints one JSON object per line: op, n (con
 threads, ours_s, peer, peer_s, ratio (ours_s / peer_s; below 1 means we are faster).
 groth16py proves on one thread, so both prove lines compare against its single-thread
 time. Batch verification has no arkworks counterpart: its line compares our batch cost
-per proof with our own single verification (peer "ours_verify").
+per proof with our own single verification (peer "ours_verify"); "prove_speedup" is our
+one-thread prove time over our all-thread one.
+
+"peak_memory_prove" compares the peak resident memory (MB) of a process that loads a
+proving key from disk and proves once on one thread: `zkp prove` against a Python process
+running groth16py's `ProvingKey.load` and `prove_wtns` (its figure includes the Python
+interpreter, about 10 MB).
 """
 import json
+import os
 import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 import groth16py
@@ -45,8 +53,38 @@ def timed(function, runs):
     return statistics.median(times), result
 
 
+PEAK_RSS = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+ARKWORKS_PROVE = """
+import sys, groth16py
+groth16py.prove_wtns(groth16py.ProvingKey.load(sys.argv[1]), sys.argv[2])
+"""
+
+
+def peak_rss_mb(command):
+    """Peak resident set of `command` (a fresh process), in MB."""
+    output = subprocess.run([sys.executable, "-c", PEAK_RSS] + command, check=True, capture_output=True, text=True)
+    return int(output.stdout.strip()) / 1024
+
+
+def memory_line(zkp, r1cs, wtns, pk, constraints):
+    with tempfile.TemporaryDirectory() as scratch:
+        subprocess.run([zkp, "setup", "--r1cs", r1cs, "--out", scratch], check=True, capture_output=True)
+        ours = peak_rss_mb([zkp, "prove", "--pk", f"{scratch}/proving_key.zkpk", "--wtns", wtns, "--threads", "1",
+                            "--proof", f"{scratch}/proof.json", "--public", f"{scratch}/public.json"])
+        pk_path = f"{scratch}/arkworks.pk"
+        pk.save(pk_path)
+        peer = peak_rss_mb([sys.executable, "-c", ARKWORKS_PROVE, pk_path, wtns])
+    print(json.dumps({"op": "peak_memory_prove", "n": constraints, "threads": 1, "ours_mb": round(ours, 1),
+                      "peer": "arkworks", "peer_mb": round(peer, 1), "ratio": ours / peer}), flush=True)
+
+
 def main():
-    bench, directory = sys.argv[1], sys.argv[2]
+    bench, zkp, directory = sys.argv[1], sys.argv[2], sys.argv[3]
     r1cs, wtns = f"{directory}/circuit.r1cs", f"{directory}/witness.wtns"
     ours = {}
     output = subprocess.run([bench, "--r1cs", r1cs, "--wtns", wtns], check=True, capture_output=True, text=True).stdout
@@ -76,6 +114,11 @@ def main():
     line("verify", "groth16_verify", "arkworks", verify_s)
     line("batch_verify_64_per_proof", "groth16_batch_verify_per_proof", "ours_verify",
          ours["groth16_verify"]["median_s"])
+    one, many = ours["groth16_prove_1t"], ours["groth16_prove"]
+    print(json.dumps({"op": "prove_speedup", "n": constraints, "threads": many["threads"],
+                      "ours_1t_s": one["median_s"], "ours_s": many["median_s"],
+                      "speedup": one["median_s"] / many["median_s"]}), flush=True)
+    memory_line(zkp, r1cs, wtns, pk, constraints)
 
 
 if __name__ == "__main__":
