@@ -71,6 +71,7 @@ let package = Package(
             name: "CircuitsTests", dependencies: ["BN254", "Groth16", "Circuits", "TestSupport"],
             swiftSettings: fastArithmetic),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"]),
         .testTarget(
             name: "HarnessTests",
             dependencies: [

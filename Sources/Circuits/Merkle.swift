@@ -239,7 +239,9 @@ public struct MerkleInput: Codable, Equatable, Sendable {
         let text: String
         init(from decoder: any Decoder) throws {
             let single = try decoder.singleValueContainer()
-            if let integer = try? single.decode(UInt64.self) { text = String(integer) } else {
+            if let integer = try? single.decode(UInt64.self) {
+                text = String(integer)
+            } else {
                 text = try single.decode(String.self)
             }
         }

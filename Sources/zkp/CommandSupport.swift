@@ -119,7 +119,9 @@ struct BuiltinCircuitOptions: ParsableArguments {
     /// The named circuit with its parameters.
     func merkle() throws -> (circuit: Circuit, hash: MerkleHash, depth: Int) {
         guard let circuit else { throw InputError("no --circuit given") }
-        guard circuit == "merkle" else { throw InputError("unknown circuit \"\(circuit)\"; the built-in one is merkle") }
+        guard circuit == "merkle" else {
+            throw InputError("unknown circuit \"\(circuit)\"; the built-in one is merkle")
+        }
         guard let hash else { throw InputError("--circuit merkle needs --hash mimc|poseidon") }
         guard let depth else { throw InputError("--circuit merkle needs --depth") }
         return (try MerkleCircuit.build(depth: depth, hash: hash), hash, depth)

@@ -36,7 +36,8 @@ struct ProveCommand: AsyncParsableCommand {
                 guard let input else { throw InputError("--circuit needs --input input.json") }
                 let (circuit, hash, depth) = try builtin.merkle()
                 guard circuit.r1cs == key.r1cs else {
-                    throw InputError("the proving key \(pk) was made for a different circuit than merkle/\(hash)/\(depth)")
+                    throw InputError(
+                        "the proving key \(pk) was made for a different circuit than merkle/\(hash)/\(depth)")
                 }
                 let (path, root) = try Files.readJSON(MerkleInput.self, from: input, what: "input")
                     .resolve(depth: depth, hash: hash)

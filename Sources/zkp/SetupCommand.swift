@@ -40,7 +40,8 @@ struct SetupCommand: AsyncParsableCommand {
             try Files.write(Data(key.nativeBytes), to: keyPath, what: "the proving key")
             try Files.writeJSON(key.verifyingKey.snarkjs, to: vkPath, what: "the verification key")
             print(
-                "\(system.constraintCount) constraints, \(system.publicCount) public inputs: wrote \(keyPath) and \(vkPath)")
+                "\(system.constraintCount) constraints, \(system.publicCount) public inputs: wrote \(keyPath) and \(vkPath)"
+            )
         }
     }
 }

@@ -13,7 +13,8 @@ struct CommandResult {
 func zkp(_ arguments: [String], in directory: URL) throws -> CommandResult {
     let executable = TestEnvironment.productExecutable("zkp")
     try #require(
-        FileManager.default.isExecutableFile(atPath: executable.path), "zkp is built beside the tests: \(executable.path)")
+        FileManager.default.isExecutableFile(atPath: executable.path),
+        "zkp is built beside the tests: \(executable.path)")
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -141,7 +142,10 @@ struct CommandLineTests {
             #expect(setup.status == 0, "\(setup.standardError)")
             let prove = try zkp(
                 ["prove", "--pk", "keys-\(hash)/proving_key.zkpk"] + circuit
-                    + ["--input", "input-\(hash).json", "--proof", "proof-\(hash).json", "--public", "public-\(hash).json"],
+                    + [
+                        "--input", "input-\(hash).json", "--proof", "proof-\(hash).json", "--public",
+                        "public-\(hash).json",
+                    ],
                 in: folder)
             #expect(prove.status == 0, "\(prove.standardError)")
             let publicSignals = try JSONDecoder().decode(
@@ -157,7 +161,8 @@ struct CommandLineTests {
         // The poseidon key with the mimc circuit's parameters: refused before proving.
         let mismatch = try zkp(
             [
-                "prove", "--pk", "keys-poseidon/proving_key.zkpk", "--circuit", "merkle", "--hash", "mimc", "--depth", "3",
+                "prove", "--pk", "keys-poseidon/proving_key.zkpk", "--circuit", "merkle", "--hash", "mimc", "--depth",
+                "3",
                 "--input", "input-mimc.json",
             ], in: folder)
         #expect(mismatch.status == 2)
@@ -166,7 +171,8 @@ struct CommandLineTests {
             .write(to: folder.appendingPathComponent("bad.json"))
         let badBit = try zkp(
             [
-                "prove", "--pk", "keys-poseidon/proving_key.zkpk", "--circuit", "merkle", "--hash", "poseidon", "--depth",
+                "prove", "--pk", "keys-poseidon/proving_key.zkpk", "--circuit", "merkle", "--hash", "poseidon",
+                "--depth",
                 "3", "--input", "bad.json",
             ], in: folder)
         #expect(badBit.status == 2)
