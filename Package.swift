@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "Circuits", targets: ["Circuits"]),
         .library(name: "Circom", targets: ["Circom"]),
         .library(name: "Raft", targets: ["Raft"]),
+        .library(name: "RaftNode", targets: ["RaftNode"]),
         .executable(name: "zkp", targets: ["zkp"]),
         .executable(name: "zkp-bench", targets: ["zkp-bench"]),
     ],
@@ -44,6 +45,7 @@ let package = Package(
         .target(name: "Circuits", dependencies: ["BN254", "Groth16"], swiftSettings: fastArithmetic),
         .target(name: "Circom", dependencies: ["BN254", "Groth16"], swiftSettings: fastArithmetic),
         .target(name: "Raft"),
+        .target(name: "RaftNode", dependencies: ["Raft"]),
 
         // MARK: Executables
         .executableTarget(
@@ -71,7 +73,8 @@ let package = Package(
             name: "CircuitsTests", dependencies: ["BN254", "Groth16", "Circuits", "TestSupport"],
             swiftSettings: fastArithmetic),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
-        .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"]),
+        .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"], exclude: ["Scenarios"]),
+        .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "RaftNode", "TestSupport"]),
         .testTarget(
             name: "HarnessTests",
             dependencies: [

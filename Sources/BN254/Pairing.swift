@@ -64,13 +64,8 @@ public enum Pairing {
                 break
             }
         }
-        let frobenius = FrobeniusCoefficients.shared
         for i in states.indices {
-            let q = states[i].q
-            // π(Q) and −π²(Q), where π is the p-power Frobenius carried to the twist.
-            let q1 = G2Affine(x: q.x.conjugate() * frobenius.twistX, y: q.y.conjugate() * frobenius.twistY)
-            let q2 = G2Affine(
-                x: q1.x.conjugate() * frobenius.twistX, y: -(q1.y.conjugate() * frobenius.twistY))
+            let (q1, q2) = frobeniusPoints(states[i].q)
             f = states[i].addStep(q1, into: f)
             f = states[i].addStep(q2, into: f)
         }
@@ -121,9 +116,9 @@ struct MillerState {
         tz = .one
     }
 
-    /// T ← 2T, and f·ℓ_{T,T}(P).
+    /// T ← 2T; returns the tangent line's coefficients.
     @inline(__always)
-    mutating func doubleStep(into f: Fp12) -> Fp12 {
+    mutating func doubleLine() -> LineCoefficients {
         // Homogeneous projective doubling with the tangent line (Costello–Lange–Naehrig).
         let a = (tx * ty).scaled(by: MillerState.half)
         let b = ty.squared()
@@ -138,12 +133,24 @@ struct MillerState {
         tx = a * (b - f3)
         ty = g.squared() - (eSquared.doubled() + eSquared)
         tz = b * h
-        return f.multipliedByLine((-h).scaled(by: p.y), (j.doubled() + j).scaled(by: p.x), i)
+        return LineCoefficients(yCoefficient: -h, xCoefficient: j.doubled() + j, constant: i)
+    }
+
+    /// T ← 2T, and f·ℓ_{T,T}(P).
+    @inline(__always)
+    mutating func doubleStep(into f: Fp12) -> Fp12 {
+        doubleLine().evaluated(at: p, into: f)
     }
 
     /// T ← T + R for an affine R, and f·ℓ_{T,R}(P).
     @inline(__always)
     mutating func addStep(_ r: G2Affine, into f: Fp12) -> Fp12 {
+        addLine(r).evaluated(at: p, into: f)
+    }
+
+    /// T ← T + R for an affine R; returns the chord's coefficients.
+    @inline(__always)
+    mutating func addLine(_ r: G2Affine) -> LineCoefficients {
         let theta = ty - r.y * tz
         let lambda = tx - r.x * tz
         let c = theta.squared()
@@ -156,10 +163,89 @@ struct MillerState {
         ty = theta * (g - h) - e * ty
         tz = tz * e
         let j = theta * r.x - lambda * r.y
-        return f.multipliedByLine(lambda.scaled(by: p.y), (-theta).scaled(by: p.x), j)
+        return LineCoefficients(yCoefficient: lambda, xCoefficient: -theta, constant: j)
     }
 
     static let half = Fp(2).inverse()!
+}
+
+/// A Miller-loop line on the twist: at P it is the sparse Fp12 element with
+/// coefficients (yCoefficient·P.y, xCoefficient·P.x, constant).
+struct LineCoefficients: Sendable {
+    var yCoefficient: Fp2
+    var xCoefficient: Fp2
+    var constant: Fp2
+
+    @inline(__always)
+    func evaluated(at p: G1Affine, into f: Fp12) -> Fp12 {
+        f.multipliedByLine(yCoefficient.scaled(by: p.y), xCoefficient.scaled(by: p.x), constant)
+    }
+}
+
+/// A G2 point with its Miller-loop lines computed once. Pairings with a fixed G2 point
+/// (a verifying key's β, γ and δ) then skip all G2 arithmetic, roughly halving their
+/// Miller loops.
+public struct G2Prepared: Sendable {
+    public let point: G2Affine
+    /// Every line in loop order: one per doubling, one per non-zero digit, two Frobenius lines.
+    let lines: [LineCoefficients]
+
+    public init(_ q: G2Affine) {
+        point = q
+        guard !q.isInfinity else {
+            lines = []
+            return
+        }
+        var state = MillerState(p: .infinity, q: q)
+        var lines: [LineCoefficients] = []
+        let digits = Pairing.loopDigits
+        for index in stride(from: digits.count - 2, through: 0, by: -1) {
+            lines.append(state.doubleLine())
+            switch digits[index] {
+            case 1: lines.append(state.addLine(q))
+            case -1: lines.append(state.addLine(-q))
+            default: break
+            }
+        }
+        let (q1, q2) = Pairing.frobeniusPoints(q)
+        lines.append(state.addLine(q1))
+        lines.append(state.addLine(q2))
+        self.lines = lines
+    }
+}
+
+extension Pairing {
+    /// π(Q) and −π²(Q), where π is the p-power Frobenius carried to the twist.
+    static func frobeniusPoints(_ q: G2Affine) -> (G2Affine, G2Affine) {
+        let frobenius = FrobeniusCoefficients.shared
+        let q1 = G2Affine(x: q.x.conjugate() * frobenius.twistX, y: q.y.conjugate() * frobenius.twistY)
+        let q2 = G2Affine(x: q1.x.conjugate() * frobenius.twistX, y: -(q1.y.conjugate() * frobenius.twistY))
+        return (q1, q2)
+    }
+
+    /// The product of the Miller loops of pairs whose G2 points are prepared; equal to
+    /// `millerLoop` of the same pairs.
+    public static func millerLoop(prepared pairs: [(G1Affine, G2Prepared)]) -> Fp12 {
+        let active = pairs.filter { !$0.0.isInfinity && !$0.1.point.isInfinity }
+        if active.isEmpty { return .one }
+        var f = Fp12.one
+        var cursor = 0
+        let digits = loopDigits
+        for index in stride(from: digits.count - 2, through: 0, by: -1) {
+            if index != digits.count - 2 { f = f.squared() }
+            for (p, q) in active { f = q.lines[cursor].evaluated(at: p, into: f) }
+            cursor += 1
+            if digits[index] != 0 {
+                for (p, q) in active { f = q.lines[cursor].evaluated(at: p, into: f) }
+                cursor += 1
+            }
+        }
+        for (p, q) in active {
+            f = q.lines[cursor].evaluated(at: p, into: f)
+            f = q.lines[cursor + 1].evaluated(at: p, into: f)
+        }
+        return f
+    }
 }
 
 extension Pairing {

@@ -187,21 +187,42 @@ extension UInt256 {
     /// The 32-byte little-endian encoding.
     public var littleEndianBytes: [UInt8] { Array(bigEndianBytes.reversed()) }
 
-    /// Reads exactly 32 big-endian bytes.
+    /// Reads exactly 32 big-endian bytes. Inlinable so that callers get it specialised
+    /// to their collection type: key files are read millions of elements at a time.
+    @inlinable
     public init?<Bytes: Collection>(bigEndian bytes: Bytes) where Bytes.Element == UInt8 {
         guard bytes.count == 32 else { return nil }
-        var limbs: [UInt64] = [0, 0, 0, 0]
-        for (offset, byte) in bytes.enumerated() {
-            let limb = 3 - offset / 8
-            limbs[limb] = (limbs[limb] << 8) | UInt64(byte)
+        var limbs: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var offset = 0
+        for byte in bytes {
+            switch offset >> 3 {
+            case 0: limbs.3 = limbs.3 << 8 | UInt64(byte)
+            case 1: limbs.2 = limbs.2 << 8 | UInt64(byte)
+            case 2: limbs.1 = limbs.1 << 8 | UInt64(byte)
+            default: limbs.0 = limbs.0 << 8 | UInt64(byte)
+            }
+            offset += 1
         }
-        self.init(limbs[0], limbs[1], limbs[2], limbs[3])
+        self.init(limbs.0, limbs.1, limbs.2, limbs.3)
     }
 
     /// Reads exactly 32 little-endian bytes.
+    @inlinable
     public init?<Bytes: Collection>(littleEndian bytes: Bytes) where Bytes.Element == UInt8 {
         guard bytes.count == 32 else { return nil }
-        self.init(bigEndian: Array(bytes.reversed()))
+        var limbs: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var offset = 0
+        for byte in bytes {
+            let shifted = UInt64(byte) << UInt64(8 * (offset & 7))
+            switch offset >> 3 {
+            case 0: limbs.0 |= shifted
+            case 1: limbs.1 |= shifted
+            case 2: limbs.2 |= shifted
+            default: limbs.3 |= shifted
+            }
+            offset += 1
+        }
+        self.init(limbs.0, limbs.1, limbs.2, limbs.3)
     }
 
     /// Parses a decimal string of digits only (no sign, no spaces); nil if it is not one or exceeds 2^256 − 1.

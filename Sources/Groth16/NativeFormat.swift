@@ -57,43 +57,50 @@ struct BinaryReader {
         }
     }
 
-    mutating func take(_ count: Int, _ field: String) throws(Groth16Error) -> ArraySlice<UInt8> {
+    // Field names are autoclosures: they are only built for an error message, never in
+    // the loops that read millions of elements.
+    mutating func take(_ count: Int, _ field: @autoclosure () -> String) throws(Groth16Error) -> ArraySlice<UInt8> {
         guard count >= 0, count <= bytes.count - position else {
-            throw .invalidEncoding("\(what): truncated at \(field) (byte \(position) of \(bytes.count))")
+            throw .invalidEncoding("\(what): truncated at \(field()) (byte \(position) of \(bytes.count))")
         }
         defer { position += count }
         return bytes[position..<(position + count)]
     }
 
-    mutating func u32(_ field: String) throws(Groth16Error) -> UInt32 {
-        try take(4, field).reversed().reduce(0) { $0 << 8 | UInt32($1) }
+    mutating func u32(_ field: @autoclosure () -> String) throws(Groth16Error) -> UInt32 {
+        let raw = try take(4, field())
+        let start = raw.startIndex
+        return UInt32(raw[start]) | UInt32(raw[start + 1]) << 8 | UInt32(raw[start + 2]) << 16
+            | UInt32(raw[start + 3]) << 24
     }
 
     /// A count, bounded by what the remaining bytes could hold at `elementSize` each.
-    mutating func count(_ field: String, elementSize: Int) throws(Groth16Error) -> Int {
-        let value = Int(try u32(field))
+    mutating func count(_ field: @autoclosure () -> String, elementSize: Int) throws(Groth16Error) -> Int {
+        let value = Int(try u32(field()))
         guard value <= (bytes.count - position) / max(1, elementSize) else {
-            throw .invalidEncoding("\(what): \(field) is \(value), more than the file can hold")
+            throw .invalidEncoding("\(what): \(field()) is \(value), more than the file can hold")
         }
         return value
     }
 
-    mutating func g1(_ field: String) throws(Groth16Error) -> G1Affine {
-        let raw = try take(64, field)
-        return try decodePoint("\(what) \(field)") { () throws(BN254Error) in try G1Affine(ethereumBytes: raw) }
+    mutating func g1(_ field: @autoclosure () -> String) throws(Groth16Error) -> G1Affine {
+        let raw = try take(64, field())
+        return try decodePoint("\(what) \(field())") { () throws(BN254Error) in try G1Affine(ethereumBytes: raw) }
     }
 
-    mutating func g2(_ field: String, checkingSubgroup: Bool = true) throws(Groth16Error) -> G2Affine {
-        let raw = try take(128, field)
-        return try decodePoint("\(what) \(field)") { () throws(BN254Error) in
+    mutating func g2(_ field: @autoclosure () -> String, checkingSubgroup: Bool = true) throws(Groth16Error)
+        -> G2Affine
+    {
+        let raw = try take(128, field())
+        return try decodePoint("\(what) \(field())") { () throws(BN254Error) in
             try G2Affine(ethereumBytes: raw, checkingSubgroup: checkingSubgroup)
         }
     }
 
-    mutating func fr(_ field: String) throws(Groth16Error) -> Fr {
-        let raw = try take(32, field)
-        guard let value = UInt256(bigEndian: Array(raw.reversed())), let element = Fr(canonical: value) else {
-            throw .invalidEncoding("\(what): \(field) is not below r")
+    mutating func fr(_ field: @autoclosure () -> String) throws(Groth16Error) -> Fr {
+        let raw = try take(32, field())
+        guard let value = UInt256(littleEndian: raw), let element = Fr(canonical: value) else {
+            throw .invalidEncoding("\(what): \(field()) is not below r")
         }
         return element
     }

@@ -51,11 +51,13 @@ func checkProtocol(_ proto: String, _ curve: String, what: String) throws(Groth1
     }
 }
 
-func decodePoint<Point>(_ what: String, _ read: () throws(BN254Error) -> Point) throws(Groth16Error) -> Point {
+func decodePoint<Point>(_ what: @autoclosure () -> String, _ read: () throws(BN254Error) -> Point) throws(Groth16Error)
+    -> Point
+{
     do {
         return try read()
     } catch {
-        throw .invalidEncoding("\(what): \(error)")
+        throw .invalidEncoding("\(what()): \(error)")
     }
 }
 

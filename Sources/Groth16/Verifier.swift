@@ -11,7 +11,41 @@ extension Proof {
     }
 }
 
+/// A verifying key made ready for many verifications: e(α, β) computed once and the
+/// Miller-loop lines of β, γ and δ precomputed, so a verification costs three Miller
+/// loops without G2 arithmetic for the key's points. Preparing costs about one pairing.
+public struct PreparedVerifyingKey: Sendable {
+    public let key: VerifyingKey
+    let alphaBeta: Fp12
+    let beta: G2Prepared
+    let gamma: G2Prepared
+    let delta: G2Prepared
+
+    public init(_ key: VerifyingKey) {
+        self.key = key
+        alphaBeta = key.alphaBeta
+        beta = G2Prepared(key.beta2)
+        gamma = G2Prepared(key.gamma2)
+        delta = G2Prepared(key.delta2)
+    }
+}
+
 extension Groth16 {
+    /// The same check as `verify(_:publicInputs:proof:)`, faster for a key used many times:
+    /// e(−A, B)·e(IC(x), γ)·e(C, δ) · e(α, β) = 1 with e(α, β) precomputed.
+    public static func verify(_ prepared: PreparedVerifyingKey, publicInputs: [Fr], proof: Proof) throws(Groth16Error)
+        -> Bool
+    {
+        let key = prepared.key
+        try checkPublicInputs(key, publicInputs)
+        try proof.validate()
+        let statement = publicCombination(key, publicInputs).affine
+        let loop = Pairing.millerLoop(prepared: [
+            (-proof.a, G2Prepared(proof.b)), (statement, prepared.gamma), (proof.c, prepared.delta),
+        ])
+        return Pairing.finalExponentiation(loop) * prepared.alphaBeta == .one
+    }
+
     static func checkPublicInputs(_ key: VerifyingKey, _ inputs: [Fr]) throws(Groth16Error) {
         guard inputs.count == key.publicCount else {
             throw .witnessMismatch("\(inputs.count) public inputs for a key with \(key.publicCount)")
@@ -44,6 +78,24 @@ extension Groth16 {
         _ key: VerifyingKey, _ batch: [(publicInputs: [Fr], proof: Proof)],
         using generator: inout some RandomNumberGenerator
     ) async throws(Groth16Error) -> Bool {
+        try await batchVerify(
+            key, batch, beta: G2Prepared(key.beta2), gamma: G2Prepared(key.gamma2), delta: G2Prepared(key.delta2),
+            using: &generator)
+    }
+
+    /// Batch verification under a prepared key (its β, γ and δ lines are reused).
+    public static func batchVerify(
+        _ prepared: PreparedVerifyingKey, _ batch: [(publicInputs: [Fr], proof: Proof)],
+        using generator: inout some RandomNumberGenerator
+    ) async throws(Groth16Error) -> Bool {
+        try await batchVerify(
+            prepared.key, batch, beta: prepared.beta, gamma: prepared.gamma, delta: prepared.delta, using: &generator)
+    }
+
+    static func batchVerify(
+        _ key: VerifyingKey, _ batch: [(publicInputs: [Fr], proof: Proof)], beta: G2Prepared, gamma: G2Prepared,
+        delta: G2Prepared, using generator: inout some RandomNumberGenerator
+    ) async throws(Groth16Error) -> Bool {
         if batch.isEmpty { return true }
         for item in batch {
             try checkPublicInputs(key, item.publicInputs)
@@ -66,11 +118,11 @@ extension Groth16 {
         let alphaSum = key.alpha1 * icScalars[0]
         let weightedA = zip(weights, batch).map { weight, item in -(item.proof.a * weight) }
         let affine = G1.batchAffine(weightedA + [alphaSum, statement, cSum])
-        var pairs: [(G1Affine, G2Affine)] = []
-        for (index, item) in batch.enumerated() { pairs.append((affine[index], item.proof.b)) }
-        pairs.append((affine[batch.count], key.beta2))
-        pairs.append((affine[batch.count + 1], key.gamma2))
-        pairs.append((affine[batch.count + 2], key.delta2))
-        return Pairing.productIsOne(pairs)
+        var pairs: [(G1Affine, G2Prepared)] = []
+        for (index, item) in batch.enumerated() { pairs.append((affine[index], G2Prepared(item.proof.b))) }
+        pairs.append((affine[batch.count], beta))
+        pairs.append((affine[batch.count + 1], gamma))
+        pairs.append((affine[batch.count + 2], delta))
+        return Pairing.finalExponentiation(Pairing.millerLoop(prepared: pairs)) == .one
     }
 }

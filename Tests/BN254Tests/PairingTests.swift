@@ -38,4 +38,20 @@ struct PairingTests {
         #expect(Pairing.productIsOne([(.infinity, q), (p, .infinity)]))
         #expect(Pairing.millerLoop([(p, q), (.infinity, q)]) == Pairing.millerLoop([(p, q)]))
     }
+
+    @Test("Miller loops over prepared G2 points equal the plain ones, infinity included")
+    func preparedLines() {
+        var rng = SeededRandom.forTest("prepared lines")
+        let p = G1Curve.generator
+        let q = G2Curve.generator
+        var pairs: [(G1Affine, G2Affine)] = []
+        for _ in 0..<3 {
+            pairs.append(((p * Fr.random(using: &rng)).affine, (q * Fr.random(using: &rng)).affine))
+        }
+        let prepared = pairs.map { ($0.0, G2Prepared($0.1)) }
+        #expect(Pairing.millerLoop(prepared: prepared) == Pairing.millerLoop(pairs))
+        #expect(Pairing.millerLoop(prepared: [(p, G2Prepared(.infinity)), (.infinity, G2Prepared(q))]) == .one)
+        #expect(
+            Pairing.millerLoop(prepared: prepared + [(p, G2Prepared(.infinity))]) == Pairing.millerLoop(pairs))
+    }
 }

@@ -34,7 +34,7 @@ struct CircomInteropTests {
     @Test(
         "arkworks' proofs verify under their keys; tampered proofs and inputs are rejected",
         arguments: CircomFixture.allCases)
-    func verifyForeignProofs(fixture: CircomFixture) throws {
+    func verifyForeignProofs(fixture: CircomFixture) async throws {
         let key = try fixture.verifyingKey()
         let proof = try Proof(snarkjs: fixture.decode("proof.json", as: SnarkjsProof.self))
         let inputs = try fixture.publicSignals()
@@ -42,6 +42,15 @@ struct CircomInteropTests {
         let tamperedProof = try Proof(snarkjs: fixture.decode("proof_tampered.json", as: SnarkjsProof.self))
         #expect(try !Groth16.verify(key, publicInputs: inputs, proof: tamperedProof))
         #expect(try !Groth16.verify(key, publicInputs: fixture.publicSignals("public_tampered.json"), proof: proof))
+        // The same answers under the prepared key, singly and in a batch.
+        let prepared = PreparedVerifyingKey(key)
+        #expect(try Groth16.verify(prepared, publicInputs: inputs, proof: proof))
+        #expect(try !Groth16.verify(prepared, publicInputs: inputs, proof: tamperedProof))
+        #expect(
+            try !Groth16.verify(prepared, publicInputs: fixture.publicSignals("public_tampered.json"), proof: proof))
+        var rng = SeededRandom.forTest("prepared batch \(fixture.rawValue)")
+        #expect(try await Groth16.batchVerify(prepared, [(inputs, proof), (inputs, proof)], using: &rng))
+        #expect(try await !Groth16.batchVerify(prepared, [(inputs, proof), (inputs, tamperedProof)], using: &rng))
         // The 256-byte Ethereum form of the same proof.
         let hex = String(decoding: try fixture.data("proof_eth.hex"), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)

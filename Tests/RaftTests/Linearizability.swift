@@ -31,9 +31,29 @@ struct Operation: Equatable, CustomStringConvertible {
 /// key: registers on different keys are independent, so a history is linearizable iff
 /// each key's sub-history is.
 enum LinearizabilityChecker {
-    static func check(_ history: [Operation]) -> Bool {
-        let byKey = Dictionary(grouping: history, by: \.key)
-        return byKey.values.allSatisfy { checkKey($0) }
+    enum Verdict: Equatable {
+        case linearizable
+        case notLinearizable
+        /// The search met its budget first: histories with many writes of unknown outcome
+        /// can take exponential time (the problem is NP-complete).
+        case inconclusive
+    }
+
+    /// Search states explored per key before giving up.
+    static let budget = 200_000
+
+    static func check(_ history: [Operation]) -> Bool { verdict(history) == .linearizable }
+
+    static func verdict(_ history: [Operation]) -> Verdict {
+        var result = Verdict.linearizable
+        for operations in Dictionary(grouping: history, by: \.key).values {
+            switch checkKey(operations) {
+            case .notLinearizable: return .notLinearizable
+            case .inconclusive: result = .inconclusive
+            case .linearizable: continue
+            }
+        }
+        return result
     }
 
     private struct Memo: Hashable {
@@ -41,12 +61,13 @@ enum LinearizabilityChecker {
         let value: String?
     }
 
-    private static func checkKey(_ operations: [Operation]) -> Bool {
+    private static func checkKey(_ operations: [Operation]) -> Verdict {
         // Reads with unknown outcomes tell nothing; drop them.
         let ops = operations.filter { !($0.kind == .get && $0.outcome == .unknown) }.sorted { $0.call < $1.call }
         let count = ops.count
         var done = [UInt64](repeating: 0, count: (count + 63) / 64)
         var seen: Set<Memo> = []
+        var exhausted = false
         let required = ops.indices.filter { ops[$0].outcome != .unknown }
 
         func isDone(_ i: Int) -> Bool { done[i / 64] & (1 << UInt64(i % 64)) != 0 }
@@ -54,6 +75,10 @@ enum LinearizabilityChecker {
 
         func search(_ value: String?) -> Bool {
             if required.allSatisfy(isDone) { return true }
+            guard seen.count < budget else {
+                exhausted = true
+                return false
+            }
             guard seen.insert(Memo(done: done, value: value)).inserted else { return false }
             // An operation can go next only if it was called before every pending
             // operation returned.
@@ -78,9 +103,11 @@ enum LinearizabilityChecker {
                 flip(i)
                 if search(next) { return true }
                 flip(i)
+                if exhausted { return false }
             }
             return false
         }
-        return search(nil)
+        if search(nil) { return .linearizable }
+        return exhausted ? .inconclusive : .notLinearizable
     }
 }

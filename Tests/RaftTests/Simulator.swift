@@ -108,6 +108,8 @@ struct Simulation {
     /// Every committed entry seen anywhere, by index.
     var committed: [LogIndex: Entry] = [:]
     var violations: [SafetyViolation] = []
+    /// The linearizability checker ran out of budget on this run's history.
+    var inconclusiveHistory = false
     var ids: [NodeID]
     let seed: UInt64
 
@@ -291,9 +293,17 @@ struct Simulation {
     mutating func restart(_ id: NodeID) {
         guard var server = servers[id], !server.isUp else { return }
         let config = server.raft.config
-        server.raft = Raft(
-            config: config, hardState: server.disk.hardState, snapshot: server.disk.snapshot,
-            entries: server.disk.entries)
+        let diskIsEmpty =
+            server.disk.entries.isEmpty && server.disk.snapshot == nil && server.disk.hardState == HardState()
+        if id == 1 && diskIsEmpty {
+            // The bootstrapping server died before its first fsync: like RaftNode, it
+            // bootstraps again, since its log is still empty.
+            server.raft = Raft.bootstrap(config: config, configuration: Configuration(voters: Set(ids)))
+        } else {
+            server.raft = Raft(
+                config: config, hardState: server.disk.hardState, snapshot: server.disk.snapshot,
+                entries: server.disk.entries)
+        }
         server.store = server.disk.snapshot.map { KeyValueStore(encoded: $0.data) } ?? KeyValueStore()
         server.applied = server.disk.snapshot?.index ?? 0
         server.isUp = true
@@ -316,7 +326,16 @@ struct Simulation {
 
     /// A client sends an operation to a random server (or the leader), as a client
     /// that follows redirects would.
+    /// The operation each client is waiting for: a client has one request at a time, and
+    /// gives up on one (its outcome stays unknown) after `clientPatience` steps.
+    var outstanding: [Int: Int] = [:]
+    static let clientPatience = 60
+
     mutating func clientRequest(client: Int, keys: [String]) {
+        if let operation = outstanding[client] {
+            if history[operation].returned == nil && now - history[operation].call < Self.clientPatience { return }
+            outstanding[client] = nil
+        }
         let key = keys[Int(rng.next() % UInt64(keys.count))]
         let target = (rng.next() % 4 != 0 ? leader : nil) ?? ids[Int(rng.next() % UInt64(ids.count))]
         guard var server = servers[target], server.isUp, !server.isPaused else { return }
@@ -334,6 +353,7 @@ struct Simulation {
         }
         let operation = history.count
         history.append(Operation(client: client, key: key, kind: kind, call: now, returned: nil, outcome: .unknown))
+        outstanding[client] = operation
         switch kind {
         case .get:
             let context = Array("read-\(operation)".utf8)
@@ -342,6 +362,7 @@ struct Simulation {
                 server.requests.append(PendingRequest(operation: operation, readContext: context))
             } catch {
                 history.removeLast()  // refused at once: it never happened
+                outstanding[client] = nil
             }
         case .put(let new):
             propose(.put(key: key, value: new), operation: operation, on: &server)
@@ -357,6 +378,7 @@ struct Simulation {
             server.requests.append(PendingRequest(operation: operation, index: index, term: term))
         } catch {
             history.removeLast()  // refused at once: it never happened
+            outstanding = outstanding.filter { $0.value != operation }
         }
     }
 
@@ -367,10 +389,16 @@ struct Simulation {
         case .preVote, .preVoteResponse:
             return  // a pre-vote changes no durable state
         case .voteResponse where !message.reject:
-            if disk.hardState.vote != message.to || disk.hardState.term != message.term {
+            // The vote is on disk, or the disk already holds a later term (one Ready may
+            // carry a vote and then a campaign of the voter's own; the later term means
+            // the server can never act in the vote's term again).
+            let durable =
+                disk.hardState.term > message.term
+                || (disk.hardState.term == message.term && disk.hardState.vote == message.to)
+            if !durable {
                 violations.append(
                     fail(
-                        "server \(message.from) grants a vote to \(message.to) in term \(message.term) before persisting it"
+                        "server \(message.from) grants a vote to \(message.to) in term \(message.term) before persisting it (disk: \(disk.hardState))"
                     ))
             }
         default:

@@ -1,0 +1,341 @@
+import Raft
+
+/// What a node replicates: commands applied in log order on every server, and an image
+/// of the state for snapshots.
+public protocol ReplicatedStateMachine: AnyObject, Sendable {
+    /// Applies one committed command and returns its result for the proposer.
+    func apply(_ command: [UInt8], index: LogIndex) -> [UInt8]
+    /// The state after everything applied so far.
+    func snapshot() -> [UInt8]
+    /// Replaces the state with a snapshot's image.
+    func restore(_ image: [UInt8])
+}
+
+/// How a node's messages reach its peers. Delivery is best effort (Raft retries), and
+/// `send` only queues: it must not wait for the network, because the node calls it
+/// between persisting and applying, where nothing else may interleave.
+public protocol RaftTransport: Sendable {
+    func send(_ messages: [Message])
+}
+
+/// Why a request to a node failed.
+public enum RaftNodeError: Error, Equatable, CustomStringConvertible {
+    /// Not the leader; the known leader's id (0: none) for a redirect.
+    case notLeader(leader: NodeID)
+    /// Leadership changed before the command committed: it may or may not take effect.
+    case outcomeUnknown
+    case timedOut
+    case stopped
+    case refused(RaftError)
+    case storage(StorageError)
+
+    public var description: String {
+        switch self {
+        case .notLeader(let leader): leader == 0 ? "no leader is known" : "not the leader; the leader is \(leader)"
+        case .outcomeUnknown: "leadership changed before the command committed; it may or may not take effect"
+        case .timedOut: "the request timed out"
+        case .stopped: "the node is stopped"
+        case .refused(let error): "refused: \(error)"
+        case .storage(let error): "storage failed: \(error)"
+        }
+    }
+}
+
+/// A snapshot of a node's state for status endpoints and metrics.
+public struct RaftStatus: Sendable, Equatable {
+    public var id: NodeID
+    public var role: Role
+    public var term: Term
+    public var leader: NodeID
+    public var commitIndex: LogIndex
+    public var appliedIndex: LogIndex
+    public var lastIndex: LogIndex
+    public var voters: Set<NodeID>
+    public var learners: Set<NodeID>
+}
+
+/// Drives one `Raft` core: a monotonic ticker, the durable log (fsync before anything
+/// that depends on it leaves the node), the state machine, and the transport. Callers
+/// propose commands and read linearizably; results come back once the command is
+/// committed and applied here.
+public actor RaftNode {
+    public let id: NodeID
+    private var raft: Raft
+    private let log: DurableLog
+    private let stateMachine: any ReplicatedStateMachine
+    private let transport: any RaftTransport
+    private let tickInterval: Duration
+    /// Take a snapshot (and compact the log) every this many applied entries.
+    private let snapshotEvery: LogIndex
+    private var lastSnapshotIndex: LogIndex = 0
+    private var ticker: Task<Void, Never>?
+    private var stopped = false
+    private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<[UInt8], any Error>)] = [:]
+    private var reads: [[UInt8]: CheckedContinuation<LogIndex, any Error>] = [:]
+    private var readsWaitingForApply: [[UInt8]: (index: LogIndex, continuation: CheckedContinuation<Void, any Error>)] =
+        [:]
+    /// How long a proposal or read may wait before it fails with `timedOut`.
+    private let requestTimeout: Duration
+    private var nextReadNumber: UInt64 = 0
+    private var appliedIndex: LogIndex = 0
+
+    /// Opens the node's log in `directory` and restores its state. `bootstrap` starts a
+    /// new cluster with that configuration; only an empty log may be bootstrapped.
+    public init(
+        config: RaftConfig, directory: String, stateMachine: any ReplicatedStateMachine,
+        transport: any RaftTransport, bootstrap: Configuration? = nil, tickInterval: Duration = .milliseconds(10),
+        snapshotEvery: LogIndex = 10_000, requestTimeout: Duration = .seconds(5)
+    ) throws(StorageError) {
+        id = config.id
+        self.requestTimeout = requestTimeout
+        log = try DurableLog(directory: directory)
+        let recovered = log.recovered
+        let isEmpty = recovered.entries.isEmpty && recovered.snapshot == nil && recovered.hardState == HardState()
+        if let bootstrap, isEmpty {
+            raft = Raft.bootstrap(config: config, configuration: bootstrap)
+        } else {
+            raft = Raft(
+                config: config, hardState: recovered.hardState, snapshot: recovered.snapshot,
+                entries: recovered.entries)
+        }
+        if let snapshot = recovered.snapshot {
+            stateMachine.restore(snapshot.data)
+            appliedIndex = snapshot.index
+            lastSnapshotIndex = snapshot.index
+        }
+        self.stateMachine = stateMachine
+        self.transport = transport
+        self.tickInterval = tickInterval
+        self.snapshotEvery = snapshotEvery
+    }
+
+    /// Starts the ticker.
+    public func start() {
+        guard ticker == nil, !stopped else { return }
+        let interval = tickInterval
+        ticker = Task { [weak self] in
+            let clock = ContinuousClock()
+            var deadline = clock.now
+            while !Task.isCancelled {
+                deadline = deadline.advanced(by: interval)
+                try? await clock.sleep(until: deadline)
+                guard let self else { return }
+                await self.tick()
+            }
+        }
+    }
+
+    /// Stops the ticker and fails every waiting request.
+    public func stop() {
+        stopped = true
+        ticker?.cancel()
+        ticker = nil
+        failAll(.stopped)
+    }
+
+    public var status: RaftStatus {
+        RaftStatus(
+            id: id, role: raft.role, term: raft.term, leader: raft.leader, commitIndex: raft.commitIndex,
+            appliedIndex: appliedIndex, lastIndex: raft.lastIndex, voters: raft.configuration.voters,
+            learners: raft.configuration.learners)
+    }
+
+    // MARK: Inputs
+
+    private func tick() async {
+        guard !stopped else { return }
+        raft.tick()
+        processReady()
+    }
+
+    /// A message from a peer.
+    public func receive(_ message: Message) async {
+        guard !stopped else { return }
+        raft.step(message)
+        processReady()
+    }
+
+    /// Starts an election now (a freshly bootstrapped node need not wait a timeout).
+    public func campaign() async {
+        raft.campaign()
+        processReady()
+    }
+
+    /// The transport saw the leader's connection refused: the leader is gone.
+    public func leaderUnreachable() async {
+        raft.reportLeaderUnreachable()
+        processReady()
+    }
+
+    /// Replicates `command`; returns its index and the state machine's result once it is
+    /// committed and applied here.
+    public func propose(_ command: [UInt8]) async throws -> (index: LogIndex, result: [UInt8]) {
+        guard !stopped else { throw RaftNodeError.stopped }
+        let position: (index: LogIndex, term: Term)
+        do {
+            position = try raft.propose(command)
+        } catch {
+            if case .notLeader(let leader) = error { throw RaftNodeError.notLeader(leader: leader) }
+            throw RaftNodeError.refused(error)
+        }
+        let result = try await withCheckedThrowingContinuation { continuation in
+            proposals[position.index] = (position.term, continuation)
+            afterTimeout { node in await node.expireProposal(at: position.index, term: position.term) }
+            Task { self.processReady() }
+        }
+        return (position.index, result)
+    }
+
+    /// Returns once this node's state machine reflects every write acknowledged before
+    /// the call (ReadIndex): a read of local state afterwards is linearizable.
+    public func linearizableRead() async throws {
+        guard !stopped else { throw RaftNodeError.stopped }
+        nextReadNumber += 1
+        let context = Array("read \(id) \(nextReadNumber)".utf8)
+        do {
+            try raft.requestRead(context: context)
+        } catch {
+            if case .notLeader(let leader) = error { throw RaftNodeError.notLeader(leader: leader) }
+            throw RaftNodeError.refused(error)
+        }
+        let index = try await withCheckedThrowingContinuation { continuation in
+            reads[context] = continuation
+            afterTimeout { node in await node.expireRead(context) }
+            Task { self.processReady() }
+        }
+        if index <= appliedIndex { return }
+        try await withCheckedThrowingContinuation { continuation in
+            readsWaitingForApply[context] = (index, continuation)
+            afterTimeout { node in await node.expireRead(context) }
+        }
+    }
+
+    private nonisolated func afterTimeout(_ body: @escaping @Sendable (RaftNode) async -> Void) {
+        Task { [weak self] in
+            guard let timeout = self?.requestTimeout else { return }
+            try? await Task.sleep(for: timeout)
+            guard let self else { return }
+            await body(self)
+        }
+    }
+
+    private func expireProposal(at index: LogIndex, term: Term) {
+        guard let waiting = proposals[index], waiting.term == term else { return }
+        proposals[index] = nil
+        waiting.continuation.resume(throwing: RaftNodeError.timedOut)
+    }
+
+    private func expireRead(_ context: [UInt8]) {
+        reads.removeValue(forKey: context)?.resume(throwing: RaftNodeError.timedOut)
+        readsWaitingForApply.removeValue(forKey: context)?.continuation.resume(throwing: RaftNodeError.timedOut)
+    }
+
+    public func transferLeadership(to target: NodeID) async throws {
+        do { try raft.transferLeadership(to: target) } catch { throw RaftNodeError.refused(error) }
+        processReady()
+    }
+
+    public func addVoter(_ node: NodeID) async throws {
+        do { try raft.addVoter(node) } catch { throw RaftNodeError.refused(error) }
+        processReady()
+    }
+
+    public func removeServer(_ node: NodeID) async throws {
+        do { try raft.removeServer(node) } catch { throw RaftNodeError.refused(error) }
+        processReady()
+    }
+
+    // MARK: Ready
+
+    /// Persists, sends, applies; in that order, until the core has nothing left. It has
+    /// no suspension point, so no other call on this actor can run between taking a
+    /// Ready and advancing past it.
+    private func processReady() {
+        while raft.hasReady && !stopped {
+            let ready = raft.ready()
+            do {
+                try log.persist(hardState: ready.hardState, snapshot: ready.snapshot, entries: ready.entries)
+            } catch {
+                // Without durable storage the node must not answer anyone: stop it.
+                stop()
+                return
+            }
+            if !ready.messages.isEmpty { transport.send(ready.messages) }
+            if let snapshot = ready.snapshot {
+                stateMachine.restore(snapshot.data)
+                appliedIndex = snapshot.index
+                lastSnapshotIndex = snapshot.index
+                failProposals(upTo: snapshot.index)
+            }
+            for entry in ready.committedEntries { apply(entry) }
+            for state in ready.readStates { reads.removeValue(forKey: state.context)?.resume(returning: state.index) }
+            for context in ready.droppedReads {
+                reads.removeValue(forKey: context)?.resume(throwing: RaftNodeError.notLeader(leader: 0))
+            }
+            raft.advance(ready)
+            releaseReads()
+            if raft.role != .leader { failProposalsOfOtherTerms() }
+            if appliedIndex >= lastSnapshotIndex + snapshotEvery { takeSnapshot() }
+        }
+    }
+
+    private func apply(_ entry: Entry) {
+        var result: [UInt8] = []
+        if entry.kind == .command && !entry.data.isEmpty {
+            result = stateMachine.apply(entry.data, index: entry.index)
+        }
+        appliedIndex = entry.index
+        if let waiting = proposals.removeValue(forKey: entry.index) {
+            if waiting.term == entry.term {
+                waiting.continuation.resume(returning: result)
+            } else {
+                waiting.continuation.resume(throwing: RaftNodeError.outcomeUnknown)
+            }
+        }
+    }
+
+    private func releaseReads() {
+        for (context, read) in readsWaitingForApply where read.index <= appliedIndex {
+            readsWaitingForApply[context] = nil
+            read.continuation.resume()
+        }
+    }
+
+    private func takeSnapshot() {
+        let index = appliedIndex
+        raft.compact(index: index, data: stateMachine.snapshot())
+        guard let snapshot = raft.latestSnapshot, snapshot.index == index else { return }
+        do {
+            try log.persist(hardState: nil, snapshot: snapshot, entries: [])
+            try log.compact()
+            lastSnapshotIndex = index
+        } catch {
+            stop()
+        }
+    }
+
+    /// A follower's pending proposals were made in an earlier term as leader: whether
+    /// they commit is out of this node's hands now.
+    private func failProposalsOfOtherTerms() {
+        for (index, waiting) in proposals where waiting.term != raft.term || raft.role != .leader {
+            proposals[index] = nil
+            waiting.continuation.resume(throwing: RaftNodeError.outcomeUnknown)
+        }
+    }
+
+    private func failProposals(upTo index: LogIndex) {
+        for (position, waiting) in proposals where position <= index {
+            proposals[position] = nil
+            waiting.continuation.resume(throwing: RaftNodeError.outcomeUnknown)
+        }
+    }
+
+    private func failAll(_ error: RaftNodeError) {
+        for waiting in proposals.values { waiting.continuation.resume(throwing: error) }
+        proposals = [:]
+        for waiting in reads.values { waiting.resume(throwing: error) }
+        reads = [:]
+        for waiting in readsWaitingForApply.values { waiting.continuation.resume(throwing: error) }
+        readsWaitingForApply = [:]
+    }
+}
