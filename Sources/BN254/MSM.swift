@@ -228,7 +228,10 @@ final class BucketAccumulator<Curve: CurveParameters> {
         overflow = .allocate(capacity: bucketCount)
         // Large enough to amortise the inversion, small next to the bucket count to keep
         // collisions rare, and small enough that a batch's buckets stay in L2 until used.
-        batchCapacity = max(16, min(2048, bucketCount / 8))
+        // Below 64 the inversion (about 200 multiplications) outweighs the collisions a
+        // larger batch brings when there are few buckets: at 4,860 constraints a floor of
+        // 64 instead of 16 proved 10–15% faster on one thread.
+        batchCapacity = max(64, min(2048, bucketCount / 8))
         batchBuckets = .allocate(capacity: batchCapacity)
         batchEntries = .allocate(capacity: batchCapacity)
         denominators = .allocate(capacity: batchCapacity)
