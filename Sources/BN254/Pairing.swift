@@ -43,33 +43,10 @@ public enum Pairing {
     }
 
     /// The product of the Miller loops f_{6x+2,Qᵢ}(Pᵢ) times the two Frobenius lines;
-    /// pairs with a point at infinity contribute one.
+    /// pairs with a point at infinity contribute one. The lines of each Q are computed
+    /// first, then evaluated: the same arithmetic as interleaving them.
     public static func millerLoop(_ pairs: [(G1Affine, G2Affine)]) -> Fp12 {
-        let active = pairs.filter { !$0.0.isInfinity && !$0.1.isInfinity }
-        if active.isEmpty { return .one }
-        var states = active.map { MillerState(p: $0.0, q: $0.1) }
-        var f = Fp12.one
-        let digits = loopDigits
-        for index in stride(from: digits.count - 2, through: 0, by: -1) {
-            if index != digits.count - 2 { f = f.squared() }
-            for i in states.indices {
-                f = states[i].doubleStep(into: f)
-            }
-            switch digits[index] {
-            case 1:
-                for i in states.indices { f = states[i].addStep(states[i].q, into: f) }
-            case -1:
-                for i in states.indices { f = states[i].addStep(-states[i].q, into: f) }
-            default:
-                break
-            }
-        }
-        for i in states.indices {
-            let (q1, q2) = frobeniusPoints(states[i].q)
-            f = states[i].addStep(q1, into: f)
-            f = states[i].addStep(q2, into: f)
-        }
-        return f
+        millerLoop(prepared: pairs.filter { !$0.0.isInfinity && !$0.1.isInfinity }.map { ($0.0, G2Prepared($0.1)) })
     }
 
     /// Raises a Miller-loop output to (p¹² − 1)/r · 2x(6x² + 3x + 1), landing in GT.
@@ -100,17 +77,13 @@ public enum Pairing {
     }
 }
 
-/// One pair's running state in the Miller loop: T accumulates multiples of Q.
+/// The running point T of a Miller loop over Q, which accumulates multiples of Q.
 struct MillerState {
-    let p: G1Affine
-    let q: G2Affine
     var tx: Fp2
     var ty: Fp2
     var tz: Fp2
 
-    init(p: G1Affine, q: G2Affine) {
-        self.p = p
-        self.q = q
+    init(q: G2Affine) {
         tx = q.x
         ty = q.y
         tz = .one
@@ -134,18 +107,6 @@ struct MillerState {
         ty = g.squared() - (eSquared.doubled() + eSquared)
         tz = b * h
         return LineCoefficients(yCoefficient: -h, xCoefficient: j.doubled() + j, constant: i)
-    }
-
-    /// T ← 2T, and f·ℓ_{T,T}(P).
-    @inline(__always)
-    mutating func doubleStep(into f: Fp12) -> Fp12 {
-        doubleLine().evaluated(at: p, into: f)
-    }
-
-    /// T ← T + R for an affine R, and f·ℓ_{T,R}(P).
-    @inline(__always)
-    mutating func addStep(_ r: G2Affine, into f: Fp12) -> Fp12 {
-        addLine(r).evaluated(at: p, into: f)
     }
 
     /// T ← T + R for an affine R; returns the chord's coefficients.
@@ -196,7 +157,7 @@ public struct G2Prepared: Sendable {
             lines = []
             return
         }
-        var state = MillerState(p: .infinity, q: q)
+        var state = MillerState(q: q)
         var lines: [LineCoefficients] = []
         let digits = Pairing.loopDigits
         for index in stride(from: digits.count - 2, through: 0, by: -1) {

@@ -216,22 +216,10 @@ public struct MerkleInput: Codable, Equatable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        func values(_ key: CodingKeys) throws -> [String] {
-            var list = try container.nestedUnkeyedContainer(forKey: key)
-            var result: [String] = []
-            while !list.isAtEnd {
-                if let integer = try? list.decode(UInt64.self) {
-                    result.append(String(integer))
-                } else {
-                    result.append(try list.decode(String.self))
-                }
-            }
-            return result
-        }
         root = try container.decodeIfPresent(FlexibleValue.self, forKey: .root)?.text
         leaf = try container.decode(FlexibleValue.self, forKey: .leaf).text
-        pathElements = try values(.pathElements)
-        pathIndices = try values(.pathIndices)
+        pathElements = try container.decode([FlexibleValue].self, forKey: .pathElements).map(\.text)
+        pathIndices = try container.decode([FlexibleValue].self, forKey: .pathIndices).map(\.text)
     }
 
     /// A JSON string or non-negative integer, as text.

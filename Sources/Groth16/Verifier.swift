@@ -36,10 +36,7 @@ extension Groth16 {
     public static func verify(_ prepared: PreparedVerifyingKey, publicInputs: [Fr], proof: Proof) throws(Groth16Error)
         -> Bool
     {
-        let key = prepared.key
-        try checkPublicInputs(key, publicInputs)
-        try proof.validate()
-        let statement = publicCombination(key, publicInputs).affine
+        let statement = try checkedStatement(prepared.key, publicInputs, proof)
         let loop = Pairing.millerLoop(prepared: [
             (-proof.a, G2Prepared(proof.b)), (statement, prepared.gamma), (proof.c, prepared.delta),
         ])
@@ -50,6 +47,15 @@ extension Groth16 {
         guard inputs.count == key.publicCount else {
             throw .witnessMismatch("\(inputs.count) public inputs for a key with \(key.publicCount)")
         }
+    }
+
+    /// The checks every verification starts with, then the statement point IC(x).
+    static func checkedStatement(_ key: VerifyingKey, _ publicInputs: [Fr], _ proof: Proof) throws(Groth16Error)
+        -> G1Affine
+    {
+        try checkPublicInputs(key, publicInputs)
+        try proof.validate()
+        return publicCombination(key, publicInputs).affine
     }
 
     /// IC₀ + Σ xᵢ·ICᵢ₊₁: the public part of the statement as one G1 point.
@@ -63,9 +69,7 @@ extension Groth16 {
     /// e(A, B) = e(α, β) · e(IC(x), γ) · e(C, δ), checked as one product of four Miller loops.
     /// Malformed inputs (wrong count, points off the curve or outside G2) throw.
     public static func verify(_ key: VerifyingKey, publicInputs: [Fr], proof: Proof) throws(Groth16Error) -> Bool {
-        try checkPublicInputs(key, publicInputs)
-        try proof.validate()
-        let statement = publicCombination(key, publicInputs).affine
+        let statement = try checkedStatement(key, publicInputs, proof)
         return Pairing.productIsOne([
             (-proof.a, proof.b), (key.alpha1, key.beta2), (statement, key.gamma2), (proof.c, key.delta2),
         ])

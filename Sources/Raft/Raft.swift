@@ -321,7 +321,8 @@ public struct Raft: Sendable {
     /// log entries it covers.
     public mutating func compact(index: LogIndex, data: [UInt8]) {
         guard index > log.offset, index <= log.applied, let term = log.term(at: index) else { return }
-        log.compact(Snapshot(index: index, term: term, configuration: configuration(at: index), data: data))
+        log.compact(
+            Snapshot(index: index, term: term, configuration: configuration(at: index).configuration, data: data))
     }
 
     /// The runtime could not deliver to `peer`: probe it again from its match.
@@ -334,8 +335,8 @@ public struct Raft: Sendable {
     // MARK: Ready
 
     public var hasReady: Bool {
-        hardState != persistedHardState || log.unstableSnapshot != nil || !log.unstableEntries.isEmpty
-            || !messages.isEmpty || !log.entriesToApply.isEmpty || !readStates.isEmpty || !droppedReads.isEmpty
+        hardState != persistedHardState || log.unstableSnapshot != nil || log.hasUnstableEntries
+            || !messages.isEmpty || log.hasEntriesToApply || !readStates.isEmpty || !droppedReads.isEmpty
     }
 
     /// Collects what the runtime must persist, send and apply; messages and read states
@@ -446,7 +447,6 @@ public struct Raft: Sendable {
                 }
                 return
             }
-            let wasPaused = peer.isPaused(maxInflight: config.maxInflightMessages)
             let updated = peer.update(to: message.index)
             if updated {
                 switch peer.state {
@@ -457,11 +457,8 @@ public struct Raft: Sendable {
             }
             progress[message.from] = peer
             if updated {
-                if maybeCommit() {
-                    broadcastAppend()
-                } else if wasPaused || peer.next <= log.lastIndex {
-                    sendAppend(to: message.from, evenIfEmpty: false)
-                }
+                if maybeCommit() { broadcastAppend() }
+                // Fill the follower's window (one append in probe state).
                 while progress[message.from]?.isPaused(maxInflight: config.maxInflightMessages) == false,
                     let next = progress[message.from]?.next, next <= log.lastIndex
                 {
@@ -549,12 +546,12 @@ public struct Raft: Sendable {
             return
         }
         if log.matches(index: message.index, term: message.logTerm) {
-            let hadConfiguration = message.entries.contains { $0.kind == .configuration }
-            let lastBefore = log.lastIndex
             let last = log.append(after: message.index, message.entries)
-            if hadConfiguration || log.lastIndex < lastBefore || configurationIndex > log.lastIndex {
-                recomputeConfiguration()
-            } else if let first = message.entries.first, first.index <= configurationIndex {
+            // The configuration changes only if a configuration entry arrived, or if the
+            // entries reach back over (and may have replaced) the one in force.
+            if message.entries.contains(where: { $0.kind == .configuration })
+                || message.entries.first.map({ $0.index <= configurationIndex }) == true
+            {
                 recomputeConfiguration()
             }
             log.commit(to: min(message.commit, last))
@@ -815,35 +812,23 @@ public struct Raft: Sendable {
 
     // MARK: Configuration
 
-    /// The configuration in force at `index`: the last configuration entry at or
-    /// before it, else the snapshot's.
-    private func configuration(at index: LogIndex) -> Configuration {
+    /// The configuration in force at `index` and the index of the entry that set it:
+    /// the last configuration entry at or before `index`, else the snapshot's.
+    private func configuration(at index: LogIndex) -> (configuration: Configuration, index: LogIndex) {
         var position = min(index, log.lastIndex)
         while position > log.offset {
             if let entry = log.entry(at: position), entry.kind == .configuration,
                 let found = Configuration(encoded: entry.data)
             {
-                return found
+                return (found, position)
             }
             position -= 1
         }
-        return log.snapshot?.configuration ?? Configuration(voters: [])
+        return (log.snapshot?.configuration ?? Configuration(voters: []), log.offset)
     }
 
     private mutating func recomputeConfiguration() {
-        var position = log.lastIndex
-        while position > log.offset {
-            if let entry = log.entry(at: position), entry.kind == .configuration,
-                let found = Configuration(encoded: entry.data)
-            {
-                configuration = found
-                configurationIndex = position
-                return
-            }
-            position -= 1
-        }
-        configuration = log.snapshot?.configuration ?? configuration
-        configurationIndex = log.offset
+        (configuration, configurationIndex) = configuration(at: log.lastIndex)
     }
 }
 

@@ -114,17 +114,19 @@ struct RaftLog: Sendable {
         }
     }
 
-    /// Entries that are persisted and have not been persisted yet.
+    /// Entries that have not been persisted yet.
     var unstableEntries: [Entry] {
-        stable >= lastIndex ? [] : Array(entries[Int(max(stable, offset) - offset)...])
+        hasUnstableEntries ? Array(entries[Int(max(stable, offset) - offset)...]) : []
     }
+
+    var hasUnstableEntries: Bool { stable < lastIndex }
 
     /// Committed, persisted entries not yet handed to the state machine.
     var entriesToApply: [Entry] {
-        let upTo = min(committed, stable)
-        guard upTo > applied, applied >= offset else { return [] }
-        return Array(entries[Int(applied - offset)..<Int(upTo - offset)])
+        hasEntriesToApply ? Array(entries[Int(applied - offset)..<Int(min(committed, stable) - offset)]) : []
     }
+
+    var hasEntriesToApply: Bool { min(committed, stable) > applied && applied >= offset }
 
     mutating func stableTo(_ index: LogIndex, term: Term) {
         if index > stable, self.term(at: index) == term { stable = index }

@@ -104,6 +104,7 @@ public final class DurableLog {
         guard fdatasync(segmentDescriptor) == 0 else {
             throw .io(path: segmentPath(segmentNumber), operation: "fsync", errno: errno)
         }
+        if snapshot != nil, let marker = snapshotMarker { removeSupersededSnapshots(keeping: marker) }
     }
 
     /// Deletes segments whose entries are all covered by the durable snapshot (never the
@@ -236,8 +237,13 @@ public final class DurableLog {
         guard fsync(descriptor) == 0 else { throw .io(path: temporary, operation: "fsync", errno: errno) }
         guard rename(temporary, path) == 0 else { throw .io(path: path, operation: "rename", errno: errno) }
         try syncDirectory()
-        // Older snapshots are superseded once this one is durable.
-        for name in (try? Self.list(directory)) ?? [] where name.hasPrefix("snapshot-") && name != lastComponent(path) {
+    }
+
+    /// Deletes every snapshot file but the one the durable marker names. Only after the
+    /// marker's fsync: until then a restart still needs the previous snapshot.
+    private func removeSupersededSnapshots(keeping marker: (index: LogIndex, term: Term)) {
+        let kept = lastComponent(snapshotPath(index: marker.index, term: marker.term))
+        for name in (try? Self.list(directory)) ?? [] where name.hasPrefix("snapshot-") && name != kept {
             unlink("\(directory)/\(name)")
         }
     }

@@ -274,7 +274,8 @@ public actor RaftNode {
             }
             raft.advance(ready)
             releaseReads()
-            if raft.role != .leader { failProposalsOfOtherTerms() }
+            // Proposals made while leading: whether they commit is out of this node's hands now.
+            if raft.role != .leader { failProposals(upTo: .max) }
             if appliedIndex >= lastSnapshotIndex + snapshotEvery { takeSnapshot() }
         }
     }
@@ -314,15 +315,7 @@ public actor RaftNode {
         }
     }
 
-    /// A follower's pending proposals were made in an earlier term as leader: whether
-    /// they commit is out of this node's hands now.
-    private func failProposalsOfOtherTerms() {
-        for (index, waiting) in proposals where waiting.term != raft.term || raft.role != .leader {
-            proposals[index] = nil
-            waiting.continuation.resume(throwing: RaftNodeError.outcomeUnknown)
-        }
-    }
-
+    /// Ends the proposals at or below `index` with `outcomeUnknown`.
     private func failProposals(upTo index: LogIndex) {
         for (position, waiting) in proposals where position <= index {
             proposals[position] = nil
