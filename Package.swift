@@ -37,6 +37,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        // No traits: the two default ones pull in Foundation streams we do not use, and a
+        // package with several enabled traits is recompiled on every edit by SwiftPM 6.3.
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // MARK: Pure cores (standard library only)
@@ -45,14 +52,37 @@ let package = Package(
         .target(name: "Circuits", dependencies: ["BN254", "Groth16"], swiftSettings: fastArithmetic),
         .target(name: "Circom", dependencies: ["BN254", "Groth16"], swiftSettings: fastArithmetic),
         .target(name: "Raft"),
-        .target(name: "RaftNode", dependencies: ["Raft"]),
+
+        // MARK: Services
+        // The protobuf messages and gRPC stubs generated from Protos/ (generated once, committed).
+        .target(
+            name: "Wire",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
+            name: "RaftNode",
+            dependencies: [
+                "Raft", "Wire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "zkp",
             dependencies: [
-                "BN254", "Groth16", "Circuits", "Circom",
+                "BN254", "Groth16", "Circuits", "Circom", "Raft", "RaftNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fastArithmetic
         ),

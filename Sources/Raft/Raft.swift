@@ -326,6 +326,15 @@ public struct Raft: Sendable {
     }
 
     /// The runtime could not deliver to `peer`: probe it again from its match.
+    /// The snapshot sent to `peer` was not delivered: probe it again (which sends a new
+    /// snapshot if it still needs one) instead of waiting for an answer that will not come.
+    public mutating func reportSnapshotFailed(_ peer: NodeID) {
+        guard role == .leader, var peerProgress = progress[peer], case .snapshot = peerProgress.state else { return }
+        peerProgress.becomeProbe()
+        peerProgress.next = peerProgress.match + 1
+        progress[peer] = peerProgress
+    }
+
     public mutating func reportUnreachable(_ peer: NodeID) {
         guard role == .leader, var peerProgress = progress[peer] else { return }
         if peerProgress.state == .replicate { peerProgress.becomeProbe() }

@@ -60,6 +60,10 @@ public struct RaftStatus: Sendable, Equatable {
 /// committed and applied here.
 public actor RaftNode {
     public let id: NodeID
+    /// Whether the node found no Raft state on disk (and was not bootstrapped now).
+    public nonisolated let startedEmpty: Bool
+    /// Whether this start created a new cluster from the `bootstrap` configuration.
+    public nonisolated let bootstrapped: Bool
     private var raft: Raft
     private let log: DurableLog
     private let stateMachine: any ReplicatedStateMachine
@@ -91,6 +95,8 @@ public actor RaftNode {
         log = try DurableLog(directory: directory)
         let recovered = log.recovered
         let isEmpty = recovered.entries.isEmpty && recovered.snapshot == nil && recovered.hardState == HardState()
+        startedEmpty = isEmpty && bootstrap == nil
+        bootstrapped = isEmpty && bootstrap != nil
         if let bootstrap, isEmpty {
             raft = Raft.bootstrap(config: config, configuration: bootstrap)
         } else {
@@ -155,16 +161,43 @@ public actor RaftNode {
         processReady()
     }
 
+    /// Messages from peers, taken in order; one Ready (one fsync) covers them all.
+    public func receive(_ messages: [Message]) async {
+        guard !stopped else { return }
+        for message in messages where message.to == id { raft.step(message) }
+        processReady()
+    }
+
     /// Starts an election now (a freshly bootstrapped node need not wait a timeout).
     public func campaign() async {
         raft.campaign()
         processReady()
     }
 
-    /// The transport saw the leader's connection refused: the leader is gone.
-    public func leaderUnreachable() async {
-        raft.reportLeaderUnreachable()
+    /// The transport saw `peer`'s port refuse a connection: its process is gone. If it is
+    /// this follower's leader, the follower campaigns now instead of waiting out the
+    /// election timeout. Only speed depends on this report, never safety.
+    public func peerRefusedConnection(_ peer: NodeID) async {
+        guard !stopped else { return }
+        if raft.role == .follower && raft.leader == peer {
+            raft.reportLeaderUnreachable()
+        } else if raft.role == .leader {
+            raft.reportUnreachable(peer)
+        }
         processReady()
+    }
+
+    /// The snapshot for `peer` was lost on the way.
+    public func snapshotFailed(_ peer: NodeID) async {
+        guard !stopped else { return }
+        raft.reportSnapshotFailed(peer)
+        processReady()
+    }
+
+    /// The transport could not deliver to `peer`: replicate to it by probing until it answers.
+    public func peerUnreachable(_ peer: NodeID) async {
+        guard !stopped, raft.role == .leader else { return }
+        raft.reportUnreachable(peer)
     }
 
     /// Replicates `command`; returns its index and the state machine's result once it is

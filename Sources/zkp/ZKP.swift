@@ -9,7 +9,7 @@ struct ZKP: AsyncParsableCommand {
         version: ZKPVersion.current,
         subcommands: [
             SetupCommand.self, ProveCommand.self, VerifyCommand.self, MerkleCommand.self, ExportCommand.self,
-            BN254Command.self,
+            BN254Command.self, RaftNodeCommand.self, RaftKeyValueCommand.self, RaftDemoCommand.self,
         ]
     )
 }
