@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "RaftNode", targets: ["RaftNode"]),
         .executable(name: "zkp", targets: ["zkp"]),
         .executable(name: "zkp-bench", targets: ["zkp-bench"]),
+        .executable(name: "raft-bench", targets: ["raft-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -76,6 +77,9 @@ let package = Package(
             ]
         ),
 
+        // Local clusters of `zkp raft-node` processes, for the process-level tests and raft-bench.
+        .target(name: "LocalCluster", dependencies: ["Raft", "RaftNode", "Wire"]),
+
         // MARK: Executables
         .executableTarget(
             name: "zkp",
@@ -92,6 +96,8 @@ let package = Package(
             path: "Benchmarks/zkp-bench",
             swiftSettings: fastArithmetic
         ),
+        .executableTarget(
+            name: "raft-bench", dependencies: ["LocalCluster", "Raft", "RaftNode"], path: "Benchmarks/raft-bench"),
 
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -8,9 +8,13 @@
 public struct RaftConfig: Sendable {
     public var id: NodeID
     /// The election timeout in ticks. Each follower waits a uniformly random time in
-    /// [electionTicks, 2·electionTicks) ticks; with short ticks (1–10 ms) the draw is
-    /// fine-grained, which keeps split votes rare.
+    /// [electionTicks, electionTicks + electionSpreadTicks) ticks.
     public var electionTicks: Int
+    /// The width of that random range. Failover after a silent leader takes about
+    /// electionTicks plus the smallest of the followers' draws, so a narrower range fails
+    /// over sooner; the range must stay wide in ticks (with ticks of a few milliseconds,
+    /// tens of distinct values) for split votes to stay rare. Default: 30% of electionTicks.
+    public var electionSpreadTicks: Int
     public var heartbeatTicks: Int
     /// Campaign first with a pre-vote that changes no term (thesis §9.6), so a server
     /// that rejoins after a partition does not depose a healthy leader.
@@ -25,13 +29,15 @@ public struct RaftConfig: Sendable {
 
     public init(
         id: NodeID, electionTicks: Int = 100, heartbeatTicks: Int = 10, preVote: Bool = true,
-        checkQuorum: Bool = true, maxBytesPerMessage: Int = 1 << 20, maxInflightMessages: Int = 256, seed: UInt64
+        checkQuorum: Bool = true, maxBytesPerMessage: Int = 1 << 20, maxInflightMessages: Int = 256, seed: UInt64,
+        electionSpreadTicks: Int? = nil
     ) {
         precondition(id != 0, "node id 0 means none")
         precondition(
             heartbeatTicks >= 1 && electionTicks > heartbeatTicks, "the election timeout exceeds the heartbeat")
         self.id = id
         self.electionTicks = electionTicks
+        self.electionSpreadTicks = max(1, electionSpreadTicks ?? electionTicks * 3 / 10)
         self.heartbeatTicks = heartbeatTicks
         self.preVote = preVote
         self.checkQuorum = checkQuorum
@@ -205,11 +211,16 @@ public struct Raft: Sendable {
     /// leader's process is gone. Campaign now (through pre-vote) instead of waiting out
     /// the election timeout. Only speed depends on this; a pre-vote still needs a
     /// majority, and servers that still hear from the leader refuse it.
+    ///
+    /// Every follower sees the crash at the same moment, and followers that campaigned at
+    /// once would become candidates together and split the vote (costing a whole election
+    /// timeout). So each waits a random 1…heartbeatTicks ticks first; the first to ask
+    /// wins the others' pre-votes, since they have seen the same loss.
     public mutating func reportLeaderUnreachable() {
-        guard role == .follower, leader != 0, isPromotable else { return }
+        guard role == .follower, leader != 0, isPromotable, !leaderLost else { return }
         leaderLost = true
-        electionElapsed = 0
-        campaign(preVote: config.preVote, transfer: false)
+        let pause = 1 + Int(random.next() % UInt64(config.heartbeatTicks))
+        electionElapsed = max(electionElapsed, randomizedElectionTimeout - pause)
     }
 
     /// Starts an election now instead of waiting for the timeout (a freshly bootstrapped
@@ -380,8 +391,10 @@ public struct Raft: Sendable {
         if message.term > term {
             if message.kind == .vote || message.kind == .preVote {
                 let forced = message.context == CampaignContext.transfer
+                // This server saw the leader's port refuse connections too: no lease to
+                // protect. (A real vote carries no context: its pre-vote round already passed.)
                 let leaderGoneHere =
-                    message.kind == .preVote && message.context == CampaignContext.leaderLost && leaderLost
+                    leaderLost && (message.kind == .vote || message.context == CampaignContext.leaderLost)
                 let inLease = config.checkQuorum && leader != 0 && electionElapsed < config.electionTicks
                 if inLease && !forced && !leaderGoneHere { return }
             }
@@ -421,7 +434,15 @@ public struct Raft: Sendable {
 
     private mutating func handleVoteRequest(_ message: Message) {
         let isPre = message.kind == .preVote
-        let canVote = vote == message.from || (vote == 0 && leader == 0) || (isPre && message.term > term)
+        var canVote = vote == message.from || (vote == 0 && leader == 0) || (isPre && message.term > term)
+        let leaderLostRace =
+            isPre && role == .preCandidate && leaderLost && message.context == CampaignContext.leaderLost
+        if leaderLostRace {
+            // Two followers that saw the same crash ask at once. If each granted the other,
+            // both would become candidates and split the vote, so only the one with the
+            // greater (last term, last index, id) gets this server's pre-vote.
+            canVote = canVote && (message.logTerm, message.index, message.from) > (log.lastTerm, log.lastIndex, id)
+        }
         let kind: MessageKind = isPre ? .preVoteResponse : .voteResponse
         if canVote && log.isUpToDate(lastTerm: message.logTerm, lastIndex: message.index) {
             // A granted vote carries the candidate's term, so it counts in that term.
@@ -429,6 +450,10 @@ public struct Raft: Sendable {
             if !isPre {
                 electionElapsed = 0
                 vote = message.from
+            } else if leaderLost && message.context == CampaignContext.leaderLost {
+                // Someone else is about to campaign for the lost leader's place: give it the
+                // time to, rather than racing it with a campaign of our own.
+                electionElapsed = 0
             }
         } else {
             var answer = Message(kind: kind, from: id, to: message.from, term: term)
@@ -597,7 +622,7 @@ public struct Raft: Sendable {
     private mutating func resetElectionTimer() {
         electionElapsed = 0
         randomizedElectionTimeout =
-            config.electionTicks + Int(random.next() % UInt64(config.electionTicks))
+            config.electionTicks + Int(random.next() % UInt64(config.electionSpreadTicks))
     }
 
     private mutating func becomeFollower(term newTerm: Term, leader newLeader: NodeID) {

@@ -83,14 +83,21 @@ public final class KeyValueClusterClient: Sendable {
     public let addresses: [PeerAddress]
     private let clients: [GRPCClient<HTTP2ClientTransport.Posix>]
     private let preferred = Mutex(0)
+    /// Servers that recently failed to answer, until when: tried last while it lasts.
+    private let suspects = Mutex<[Int: ContinuousClock.Instant]>([:])
     let callTimeout: Duration
     let attempts: Int
+    let maximumBackoff: Duration
 
-    public init(addresses: [PeerAddress], callTimeout: Duration = .seconds(2), attempts: Int = 40) throws {
+    public init(
+        addresses: [PeerAddress], callTimeout: Duration = .seconds(2), attempts: Int = 40,
+        maximumBackoff: Duration = .milliseconds(200)
+    ) throws {
         precondition(!addresses.isEmpty, "a cluster client needs at least one address")
         self.addresses = addresses
         self.callTimeout = callTimeout
         self.attempts = attempts
+        self.maximumBackoff = maximumBackoff
         clients = try addresses.map { address in
             GRPCClient(
                 transport: try HTTP2ClientTransport.Posix(
@@ -140,10 +147,32 @@ public final class KeyValueClusterClient: Sendable {
         }
     }
 
+    private func clearSuspicion(_ server: Int) { _ = suspects.withLock { $0.removeValue(forKey: server) } }
+
+    private func isSuspected(_ server: Int) -> Bool {
+        let now = ContinuousClock.now
+        return suspects.withLock { ($0[server] ?? now) > now }
+    }
+
+    private func nextTarget(after current: Int) -> Int {
+        let now = ContinuousClock.now
+        let suspected = suspects.withLock { suspects in
+            suspects = suspects.filter { $0.value > now }
+            return Set(suspects.keys)
+        }
+        for step in 1...addresses.count {
+            let candidate = (current + step) % addresses.count
+            if !suspected.contains(candidate) { return candidate }
+        }
+        return (current + 1) % addresses.count
+    }
+
     public func status(of server: Int) async throws -> Raft_StatusResponse {
         var options = CallOptions.defaults
         options.timeout = callTimeout
-        return try await Raft_KeyValue.Client(wrapping: clients[server]).status(.init(), options: options)
+        let status = try await Raft_KeyValue.Client(wrapping: clients[server]).status(.init(), options: options)
+        clearSuspicion(server)
+        return status
     }
 
     enum Outcome<Value: Sendable>: Sendable {
@@ -156,20 +185,26 @@ public final class KeyValueClusterClient: Sendable {
         _ call: (Raft_KeyValue.Client<HTTP2ClientTransport.Posix>, CallOptions) async throws -> Outcome<Value>
     ) async throws -> Value {
         var target = server ?? preferred.withLock { $0 }
-        var backoff = RetryBackoff(initial: .milliseconds(5), maximum: .milliseconds(200))
+        var backoff = RetryBackoff(initial: .milliseconds(2), maximum: maximumBackoff)
         var lastError = "no attempt made"
         var options = CallOptions.defaults
         options.timeout = callTimeout
         for _ in 0..<attempts {
             try Task.checkCancellation()
             do {
-                switch try await call(Raft_KeyValue.Client(wrapping: clients[target]), options) {
+                let outcome = try await call(Raft_KeyValue.Client(wrapping: clients[target]), options)
+                clearSuspicion(target)
+                switch outcome {
                 case .done(let value):
                     if server == nil { preferred.withLock { $0 = target } }
                     return value
                 case .redirect(let leader, let error):
                     lastError = "\(addresses[target]): \(error)"
-                    if let index = addresses.firstIndex(where: { $0.description == leader }), index != target {
+                    // Follow a redirect, unless to a server that just failed to answer (a
+                    // follower names its old leader until it notices the loss).
+                    if let index = addresses.firstIndex(where: { $0.description == leader }), index != target,
+                        !isSuspected(index)
+                    {
                         target = index
                         continue
                     }
@@ -178,9 +213,12 @@ public final class KeyValueClusterClient: Sendable {
                 throw KeyValueClientError.refused(error.message)
             } catch {
                 lastError = "\(addresses[target]): \(error)"
+                let until = ContinuousClock.now + callTimeout * 2
+                suspects.withLock { $0[target] = until }
             }
-            // No leader known, or this server is unreachable: try the next one after a pause.
-            target = (target + 1) % addresses.count
+            // No leader known, or this server is unreachable: try the next one after a pause,
+            // skipping servers that recently did not answer while others remain.
+            target = nextTarget(after: target)
             try await Task.sleep(for: backoff.next())
         }
         throw KeyValueClientError.unavailable(attempts: attempts, lastError: lastError)

@@ -1,3 +1,4 @@
+import Logging
 import Raft
 
 /// What a node replicates: commands applied in log order on every server, and an image
@@ -82,15 +83,20 @@ public actor RaftNode {
     private let requestTimeout: Duration
     private var nextReadNumber: UInt64 = 0
     private var appliedIndex: LogIndex = 0
+    private let logger: Logger
+    /// The role and term last logged, to log each change once.
+    private var loggedRole: (Role, Term) = (.follower, 0)
 
     /// Opens the node's log in `directory` and restores its state. `bootstrap` starts a
     /// new cluster with that configuration; only an empty log may be bootstrapped.
     public init(
         config: RaftConfig, directory: String, stateMachine: any ReplicatedStateMachine,
         transport: any RaftTransport, bootstrap: Configuration? = nil, tickInterval: Duration = .milliseconds(10),
-        snapshotEvery: LogIndex = 10_000, requestTimeout: Duration = .seconds(5)
+        snapshotEvery: LogIndex = 10_000, requestTimeout: Duration = .seconds(5),
+        logger: Logger = Logger(label: "zkp.raft")
     ) throws(StorageError) {
         id = config.id
+        self.logger = logger
         self.requestTimeout = requestTimeout
         log = try DurableLog(directory: directory)
         let recovered = log.recovered
@@ -124,6 +130,10 @@ public actor RaftNode {
             var deadline = clock.now
             while !Task.isCancelled {
                 deadline = deadline.advanced(by: interval)
+                // After a stall (a stopped process, an overloaded machine) resume from now
+                // rather than replaying the missed ticks in a burst: a burst would expire
+                // every timer at once and start a needless election.
+                if clock.now - deadline > interval { deadline = clock.now.advanced(by: interval) }
                 try? await clock.sleep(until: deadline)
                 guard let self else { return }
                 await self.tick()
@@ -306,6 +316,12 @@ public actor RaftNode {
                 reads.removeValue(forKey: context)?.resume(throwing: RaftNodeError.notLeader(leader: 0))
             }
             raft.advance(ready)
+            if loggedRole != (raft.role, raft.term) {
+                loggedRole = (raft.role, raft.term)
+                logger.info(
+                    "Raft role changed",
+                    metadata: ["role": "\(raft.role)", "term": "\(raft.term)", "leader": "\(raft.leader)"])
+            }
             releaseReads()
             // Proposals made while leading: whether they commit is out of this node's hands now.
             if raft.role != .leader { failProposals(upTo: .max) }

@@ -36,9 +36,10 @@ public struct RaftServerConfiguration: Sendable {
         self.requestTimeout = requestTimeout
     }
 
-    /// The tick: a tenth of the heartbeat interval, at most 10 ms, so that the randomised
-    /// election timeout takes many distinct values.
-    var tickInterval: Duration { min(.milliseconds(10), heartbeatInterval / 10) }
+    /// The tick: at most 10 ms, a tenth of the heartbeat interval and a hundredth of the
+    /// election timeout, so that the randomised election timeout (over 30% of it) takes
+    /// at least 30 distinct values.
+    var tickInterval: Duration { min(.milliseconds(10), heartbeatInterval / 10, electionTimeout / 100) }
 
     func validate() throws(RaftNodeConfigurationError) {
         guard id != 0 else { throw .invalid("raft.node_id must not be 0") }
@@ -89,7 +90,7 @@ public final class RaftServer: Sendable {
         let node = try RaftNode(
             config: configuration.raftConfig, directory: configuration.dataDirectory, stateMachine: stateMachine,
             transport: transport, bootstrap: bootstrap, tickInterval: configuration.tickInterval,
-            snapshotEvery: configuration.snapshotEvery, requestTimeout: configuration.requestTimeout)
+            snapshotEvery: configuration.snapshotEvery, requestTimeout: configuration.requestTimeout, logger: logger)
         if node.startedEmpty && configuration.peers.filter({ $0.key != configuration.id }).isEmpty {
             throw RaftNodeConfigurationError.noKnownPeers
         }

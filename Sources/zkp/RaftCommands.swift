@@ -78,6 +78,9 @@ struct RaftNodeCommand: AsyncParsableCommand {
 
     @OptionGroup var timing: RaftTimingOptions
 
+    @Flag(help: "Log one JSON object per line (time to the millisecond, level, message, metadata).")
+    var logJson = false
+
     @Option(help: "Mutual TLS: this server's certificate (PEM).") var tlsCert: String?
     @Option(help: "Mutual TLS: this server's private key (PEM).") var tlsKey: String?
     @Option(help: "Mutual TLS: the CA that signs every server's certificate (PEM).") var tlsCa: String?
@@ -94,11 +97,8 @@ struct RaftNodeCommand: AsyncParsableCommand {
                 id: id, listen: try PeerAddress(parsing: listen), peers: try parsePeers(peer), dataDirectory: data,
                 bootstrap: bootstrap, heartbeatInterval: timing.heartbeat, electionTimeout: timing.election, tls: tls,
                 snapshotEvery: timing.snapshotEvery)
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = .info
-                return handler
-            }
+            let json = logJson
+            LoggingSystem.bootstrap { label in LineLogHandler(label: label, json: json) }
             var logger = Logger(label: "zkp.raft")
             logger[metadataKey: "node"] = "\(id)"
             let machine = KeyValueStateMachine()

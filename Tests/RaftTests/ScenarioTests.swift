@@ -52,6 +52,11 @@ func runScenario(_ text: String) -> [String] {
             simulation.isolate(id(1))
         case "heal":
             simulation.heal()
+        case "crash":
+            simulation.crash(id(1))
+        case "leader-lost":
+            // The runtime saw the leader's port refuse a connection.
+            simulation.servers[id(1)]?.raft.reportLeaderUnreachable()
         case "run":
             for _ in 0..<(Int(args[0]) ?? 0) { simulation.step() }
         case "compact":
@@ -89,6 +94,7 @@ func runScenario(_ text: String) -> [String] {
                 let before = rememberedTerms[server] ?? 0
                 if args[2] == "unchanged" && now != before { fail("term moved from \(before) to \(now)") }
                 if args[2] == "raised" && now <= before { fail("term stayed at \(now)") }
+                if args[2] == "raised-once" && now != before + 1 { fail("term moved from \(before) to \(now)") }
             case "leader":
                 if !runUntil(100, { $0.leader == id(2) }) {
                     fail("leader is \(simulation.leader.map(String.init) ?? "none")")
@@ -98,9 +104,20 @@ func runScenario(_ text: String) -> [String] {
                 if !runUntil(200, { $0.leader.map(allowed.contains) == true }) {
                     fail("no leader among \(allowed.sorted())")
                 }
+            case "leader-within":
+                // expect leader-within STEPS ID…: one of the IDs leads within STEPS steps.
+                let steps = Int(args[1]) ?? 0
+                let allowed = Set(args.dropFirst(2).compactMap { NodeID($0) })
+                if !runUntil(steps, { $0.leader.map(allowed.contains) == true }) {
+                    fail("no leader among \(allowed.sorted()) within \(steps) steps")
+                }
             case "role":
                 let role = simulation.servers[id(2)]?.raft.role.rawValue
                 if role != args[2] { fail("role is \(role ?? "none")") }
+            case "stepped-down":
+                // Not leading: a follower, or campaigning again (and failing) on its own.
+                let role = simulation.servers[id(2)]?.raft.role
+                if role == nil || role == .leader { fail("role is \(role.map(\.rawValue) ?? "none")") }
             case "refused":
                 if (try? simulation.servers[id(2)]?.raft.propose(Array("refused?".utf8))) != nil {
                     fail("server \(id(2)) accepted a proposal")

@@ -45,6 +45,10 @@ func simulatedRun(seed: UInt64, servers: Int, faultSteps: Int = 1200) -> (Simula
             simulation.servers[victim]?.isPaused = false
         case 43..<45 where faults.clockSkew:
             simulation.servers[victim]?.clockRate = [500, 700, 1500, 2000][Int(simulation.rng.next() % 4)]
+        case 45..<50:
+            // The runtime's report that the leader's port refused a connection: true after a
+            // crash, false otherwise; either way only speed may depend on it, never safety.
+            simulation.servers[victim]?.raft.reportLeaderUnreachable()
         default:
             break
         }
