@@ -76,6 +76,10 @@ public final class DurableLog {
     /// entries, then fsyncs once. When this returns they survive a crash.
     public func persist(hardState newState: HardState?, snapshot: Snapshot?, entries: [Entry]) throws(StorageError) {
         var buffer: [UInt8] = []
+        // Only a new commit index needs no fsync: a server that loses it on a crash learns
+        // it again from the leader, while a lost term, vote or entry could break safety.
+        let identityChanged = newState.map { $0.term != hardState.term || $0.vote != hardState.vote } ?? false
+        let mustSync = snapshot != nil || !entries.isEmpty || identityChanged
         if let snapshot {
             try writeSnapshotFile(snapshot)
             snapshotMarker = (snapshot.index, snapshot.term)
@@ -101,6 +105,7 @@ public final class DurableLog {
         try writeAll(buffer, to: segmentDescriptor, path: segmentPath(segmentNumber))
         segmentSize += buffer.count
         if let last = entries.last { segmentLastIndex[segmentNumber] = last.index }
+        guard mustSync else { return }
         guard fdatasync(segmentDescriptor) == 0 else {
             throw .io(path: segmentPath(segmentNumber), operation: "fsync", errno: errno)
         }

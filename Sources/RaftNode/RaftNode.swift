@@ -224,7 +224,7 @@ public actor RaftNode {
         let result = try await withCheckedThrowingContinuation { continuation in
             proposals[position.index] = (position.term, continuation)
             afterTimeout { node in await node.expireProposal(at: position.index, term: position.term) }
-            Task { self.processReady() }
+            scheduleReady()
         }
         return (position.index, result)
     }
@@ -244,7 +244,7 @@ public actor RaftNode {
         let index = try await withCheckedThrowingContinuation { continuation in
             reads[context] = continuation
             afterTimeout { node in await node.expireRead(context) }
-            Task { self.processReady() }
+            scheduleReady()
         }
         if index <= appliedIndex { return }
         try await withCheckedThrowingContinuation { continuation in
@@ -289,6 +289,20 @@ public actor RaftNode {
     }
 
     // MARK: Ready
+
+    /// Whether a `processReady` is already queued behind the calls waiting for this actor.
+    private var readyScheduled = false
+
+    /// Queues one `processReady` for all the proposals and reads that arrive before it
+    /// runs, so that concurrent requests share one fsync instead of taking one each.
+    private func scheduleReady() {
+        guard !readyScheduled else { return }
+        readyScheduled = true
+        Task {
+            self.readyScheduled = false
+            self.processReady()
+        }
+    }
 
     /// Persists, sends, applies; in that order, until the core has nothing left. It has
     /// no suspension point, so no other call on this actor can run between taking a
