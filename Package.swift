@@ -110,7 +110,15 @@ let package = Package(
             swiftSettings: fastArithmetic),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
         .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"], exclude: ["Scenarios"]),
-        .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "RaftNode", "TestSupport"]),
+        .testTarget(
+            name: "RaftNodeTests",
+            dependencies: [
+                "Raft", "RaftNode", "Wire", "LocalCluster", "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ]
+        ),
+        .testTarget(name: "RaftProcessTests", dependencies: ["Raft", "RaftNode", "LocalCluster", "TestSupport"]),
         .testTarget(
             name: "HarnessTests",
             dependencies: [

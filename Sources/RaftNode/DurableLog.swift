@@ -40,6 +40,8 @@ public struct RecoveredState: Sendable, Equatable {
 /// An entry record at index i replaces every entry from i on, which is how a follower's
 /// conflicting suffix is overwritten without rewriting files.
 public final class DurableLog {
+    /// How many synced writes this log made (the failpoint counts these).
+    private var syncs = 0
     public let directory: String
     private let segmentLimit: Int
     private var segmentNumber = 0
@@ -106,9 +108,12 @@ public final class DurableLog {
         segmentSize += buffer.count
         if let last = entries.last { segmentLastIndex[segmentNumber] = last.index }
         guard mustSync else { return }
+        syncs += 1
+        CrashFailpoint.current?.crashIfDue(.beforeSync, count: syncs)
         guard fdatasync(segmentDescriptor) == 0 else {
             throw .io(path: segmentPath(segmentNumber), operation: "fsync", errno: errno)
         }
+        CrashFailpoint.current?.crashIfDue(.afterSync, count: syncs)
         if snapshot != nil, let marker = snapshotMarker { removeSupersededSnapshots(keeping: marker) }
     }
 
@@ -413,5 +418,29 @@ public final class DurableLog {
     private static func padded(_ value: UInt64) -> String {
         let digits = String(value)
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+}
+
+/// A crash injected for tests through the environment: `ZKP_RAFT_FAILPOINT=before-fsync:N`
+/// (or `after-fsync:N`) ends the process at once, as a power cut would, just before (or
+/// just after) the log's N-th fsync. Unset, it costs one optional check per fsync.
+struct CrashFailpoint {
+    enum Moment { case beforeSync, afterSync }
+    let moment: Moment
+    let count: Int
+
+    static let current: CrashFailpoint? = {
+        guard let value = getenv("ZKP_RAFT_FAILPOINT").map({ String(cString: $0) }) else { return nil }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let count = Int(parts[1]), count > 0 else { return nil }
+        switch parts[0] {
+        case "before-fsync": return CrashFailpoint(moment: .beforeSync, count: count)
+        case "after-fsync": return CrashFailpoint(moment: .afterSync, count: count)
+        default: return nil
+        }
+    }()
+
+    func crashIfDue(_ moment: Moment, count: Int) {
+        if moment == self.moment && count == self.count { _exit(86) }
     }
 }

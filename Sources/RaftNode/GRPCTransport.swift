@@ -157,11 +157,25 @@ public final class GRPCRaftTransport: RaftTransport, Sendable {
                     : .ipv6(host: listenAddress.host, port: listenAddress.port),
                 transportSecurity: serverSecurity),
             services: [RaftTransportService(transport: self)] + services)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await server.serve() }
-            // Ends when this task is cancelled (or the server fails and cancels the group).
-            for await link in newLinks { group.addTask { await self.run(link) } }
+        // The server runs in a task of its own, never cancelled while it accepts: NIO traps
+        // on a connection it accepted but could not hand over (swift-nio #2637). It is shut
+        // down gracefully first, and cancelled only once it has stopped accepting, since the
+        // peers' replication streams never end by themselves.
+        let serving = Task { try await server.serve() }
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await serving.value }
+                // Ends when this task is cancelled (or the server fails and cancels the group).
+                for await link in newLinks { group.addTask { await self.run(link) } }
+            }
+        } onCancel: {
+            server.beginGracefulShutdown()
+            Task {
+                try? await Task.sleep(for: .milliseconds(500))
+                serving.cancel()
+            }
         }
+        _ = await serving.result
     }
 
     private var serverSecurity: HTTP2ServerTransport.Posix.TransportSecurity {
