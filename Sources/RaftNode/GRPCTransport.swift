@@ -152,7 +152,7 @@ public final class GRPCRaftTransport: RaftTransport, Sendable {
     public func run(services: [any RegistrableRPCService] = []) async throws {
         let server = GRPCServer(
             transport: .http2NIOPosix(
-                address: listenAddress.isIPv4Literal || !listenAddress.host.contains(":")
+                address: !listenAddress.host.contains(":")
                     ? .ipv4(host: listenAddress.host, port: listenAddress.port)
                     : .ipv6(host: listenAddress.host, port: listenAddress.port),
                 transportSecurity: serverSecurity),

@@ -23,12 +23,8 @@ public struct KeyValueService: Raft_KeyValue.SimpleServiceProtocol {
             let outcome = try await server.node.propose(KeyValueStateMachine.put(request.key, request.value))
             response.ok = true
             response.index = outcome.index
-        } catch RaftNodeError.notLeader(let leader) {
-            response.leaderID = leader
-            response.leaderAddress = leader == 0 ? "" : server.transport.address(of: leader)?.description ?? ""
-            response.error = RaftNodeError.notLeader(leader: leader).description
         } catch {
-            response.error = "\(error)"
+            (response.leaderID, response.leaderAddress, response.error) = refusal(error)
         }
         return response
     }
@@ -43,14 +39,16 @@ public struct KeyValueService: Raft_KeyValue.SimpleServiceProtocol {
                 response.found = true
                 response.value = value
             }
-        } catch RaftNodeError.notLeader(let leader) {
-            response.leaderID = leader
-            response.leaderAddress = leader == 0 ? "" : server.transport.address(of: leader)?.description ?? ""
-            response.error = RaftNodeError.notLeader(leader: leader).description
         } catch {
-            response.error = "\(error)"
+            (response.leaderID, response.leaderAddress, response.error) = refusal(error)
         }
         return response
+    }
+
+    /// A failed request's answer: the known leader and its address for a redirect, and why.
+    private func refusal(_ error: any Error) -> (NodeID, String, String) {
+        guard case RaftNodeError.notLeader(let leader) = error, leader != 0 else { return (0, "", "\(error)") }
+        return (leader, server.transport.address(of: leader)?.description ?? "", "\(error)")
     }
 
     public func status(request: Raft_StatusRequest, context: ServerContext) async throws -> Raft_StatusResponse {
@@ -125,6 +123,17 @@ public final class KeyValueClusterClient: Sendable {
     }
 
     public func stop() { for client in clients { client.beginGracefulShutdown() } }
+
+    /// Runs `body` while this client's connections run, and stops them afterwards.
+    public func withConnections<Value: Sendable>(
+        _ body: @Sendable (KeyValueClusterClient) async throws -> Value
+    ) async throws -> Value {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            defer { group.cancelAll() }
+            return try await body(self)
+        }
+    }
 
     /// Writes `key`; returns the log index it committed at.
     @discardableResult

@@ -10,16 +10,12 @@ final class Outbox: Sendable {
     private struct State {
         var queue: [Message] = []
         var waiter: CheckedContinuation<[Message]?, Never>?
-        var dropped = 0
     }
 
     private let state = Mutex(State())
     let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
-
-    /// How many messages were dropped because the queue was full.
-    var droppedCount: Int { state.withLock { $0.dropped } }
 
     func push(_ messages: [Message]) {
         guard !messages.isEmpty else { return }
@@ -28,7 +24,6 @@ final class Outbox: Sendable {
             if state.queue.count > capacity {
                 let excess = state.queue.count - capacity
                 state.queue.removeFirst(excess)
-                state.dropped += excess
             }
             guard let waiter = state.waiter else { return nil }
             state.waiter = nil

@@ -118,10 +118,4 @@ public final class RaftServer: Sendable {
         }
         await node.stop()
     }
-
-    /// The address of the current leader, if one is known.
-    public func leaderAddress() async -> (id: NodeID, address: PeerAddress?) {
-        let leader = await node.status.leader
-        return (leader, leader == 0 ? nil : transport.address(of: leader))
-    }
 }

@@ -137,7 +137,7 @@ struct RaftKeyValueCommand: AsyncParsableCommand {
         func run() async throws {
             try await exitingTwoOnError {
                 let client = try cluster.client()
-                let index = try await withClient(client) { try await $0.put(key, value, through: 0) }
+                let index = try await client.withConnections { try await $0.put(key, value, through: 0) }
                 print(index)
             }
         }
@@ -152,7 +152,7 @@ struct RaftKeyValueCommand: AsyncParsableCommand {
         func run() async throws {
             try await exitingTwoOnError {
                 let client = try cluster.client()
-                guard let value = try await withClient(client, { try await $0.get(key, through: 0) }) else {
+                guard let value = try await client.withConnections({ try await $0.get(key, through: 0) }) else {
                     throw ExitCode(1)
                 }
                 print(value)
@@ -167,7 +167,7 @@ struct RaftKeyValueCommand: AsyncParsableCommand {
         func run() async throws {
             try await exitingTwoOnError {
                 let client = try cluster.client()
-                try await withClient(client) { client in
+                try await client.withConnections { client in
                     for (index, address) in client.addresses.enumerated() {
                         do {
                             let status = try await client.status(of: index)
@@ -181,17 +181,6 @@ struct RaftKeyValueCommand: AsyncParsableCommand {
                 }
             }
         }
-    }
-}
-
-/// Runs `body` while `client`'s connections run.
-func withClient<Value: Sendable>(
-    _ client: KeyValueClusterClient, _ body: @Sendable (KeyValueClusterClient) async throws -> Value
-) async throws -> Value {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await client.run() }
-        defer { group.cancelAll() }
-        return try await body(client)
     }
 }
 

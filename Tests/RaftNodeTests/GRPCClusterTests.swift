@@ -48,17 +48,6 @@ struct GRPCTestCluster {
     }
 }
 
-/// Runs `body` with `client`'s connections running.
-func withRunning<Value: Sendable>(
-    _ client: KeyValueClusterClient, _ body: @Sendable (KeyValueClusterClient) async throws -> Value
-) async throws -> Value {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await client.run() }
-        defer { group.cancelAll() }
-        return try await body(client)
-    }
-}
-
 /// A raw `raft.RaftTransport` client, for sending what no correct server would.
 func withRaftStub<Value: Sendable>(
     _ address: PeerAddress, security: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext,
@@ -78,7 +67,7 @@ struct GRPCClusterTests {
         var cluster = try GRPCTestCluster()
         for id in cluster.ids { try cluster.start(id) }
         let client = try cluster.client()
-        try await withRunning(client) { client in
+        try await client.withConnections { client in
             for index in 0..<30 {
                 try await client.put("key\(index)", "value\(index)", through: index % 3)
             }
@@ -100,15 +89,15 @@ struct GRPCClusterTests {
         try cluster.start(1)
         try cluster.start(2)
         let client = try cluster.client()
-        try await withRunning(client) { client in
+        try await client.withConnections { client in
             for index in 0..<120 { try await client.put("k\(index)", "v\(index)", through: 0) }
         }
         try cluster.start(3)
         let third = try #require(cluster.servers[3])
-        let machineCaughtUp = await waitFor(seconds: 60) { await third.node.status.appliedIndex >= 120 }
+        let machineCaughtUp = await waitUntil(seconds: 60) { await third.node.status.appliedIndex >= 120 }
         #expect(machineCaughtUp)
         let lateClient = try cluster.client()
-        let (first, last) = try await withRunning(lateClient) { client in
+        let (first, last) = try await lateClient.withConnections { client in
             (try await client.get("k0", through: 2), try await client.get("k119", through: 2))
         }
         #expect(first == "v0")
@@ -121,7 +110,7 @@ struct GRPCClusterTests {
         var cluster = try GRPCTestCluster()
         for id in cluster.ids { try cluster.start(id) }
         let client = try cluster.client()
-        try await withRunning(client) { client in try await client.put("before", "1") }
+        try await client.withConnections { client in try await client.put("before", "1") }
         let leader = try #require(cluster.servers[1])
         let statusBefore = await leader.node.status
 
@@ -196,12 +185,12 @@ struct GRPCClusterTests {
         }
         for id in cluster.ids { try cluster.start(id) }
         let leader = try #require(cluster.servers[1])
-        let elected = await waitFor(seconds: 60) {
+        let elected = await waitUntil(seconds: 60) {
             let status = await leader.node.status
             return status.commitIndex >= 2 && status.role == .leader
         }
         #expect(elected)
-        let replicated = await waitFor(seconds: 60) {
+        let replicated = await waitUntil(seconds: 60) {
             await cluster.servers[3]!.node.status.appliedIndex >= 2
         }
         #expect(replicated)
@@ -287,16 +276,6 @@ struct TestCertificates {
         process.waitUntilExit()
         try #require(process.terminationStatus == 0, "openssl \(arguments.joined(separator: " ")) failed")
     }
-}
-
-/// Polls `condition` until it holds or `seconds` pass (a bound on liveness, not a speed check).
-func waitFor(seconds: Int, _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return false
 }
 
 extension Sequence where Element: Sendable {

@@ -160,13 +160,3 @@ struct RaftProcessTests {
         }
     }
 }
-
-/// Polls `condition` until it holds or `seconds` pass.
-func waitUntil(seconds: Int, _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return false
-}
