@@ -78,13 +78,18 @@ let package = Package(
         ),
 
         // Local clusters of `zkp raft-node` processes, for the process-level tests and raft-bench.
-        .target(name: "LocalCluster", dependencies: ["Raft", "RaftNode", "Wire"]),
+        .target(
+            name: "LocalCluster",
+            dependencies: [
+                "Raft", "RaftNode", "Wire", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
 
         // MARK: Executables
         .executableTarget(
             name: "zkp",
             dependencies: [
-                "BN254", "Groth16", "Circuits", "Circom", "Raft", "RaftNode",
+                "BN254", "Groth16", "Circuits", "Circom", "Raft", "RaftNode", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

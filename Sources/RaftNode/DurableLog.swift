@@ -316,7 +316,9 @@ public final class DurableLog {
         guard fsync(descriptor) == 0 else { throw .io(path: directory, operation: "fsync", errno: errno) }
     }
 
-    private func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(StorageError) {
+    private func writeAll(
+        _ bytes: [UInt8], to descriptor: Int32, path: @autoclosure () -> String
+    ) throws(StorageError) {
         var written = 0
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { buffer in
@@ -324,7 +326,7 @@ public final class DurableLog {
             }
             if result < 0 {
                 if errno == EINTR { continue }
-                throw .io(path: path, operation: "write", errno: errno)
+                throw .io(path: path(), operation: "write", errno: errno)
             }
             written += result
         }

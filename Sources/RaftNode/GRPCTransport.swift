@@ -142,8 +142,15 @@ public final class GRPCRaftTransport: RaftTransport, Sendable {
         peer == id ? listenAddress : links.withLock { $0[peer]?.address }
     }
 
-    /// When each peer was last heard from.
-    public var lastContact: [NodeID: ContinuousClock.Instant] { lastContacts.withLock { $0 } }
+    /// Every known peer, its address, and how long ago it was last heard from (nil: not
+    /// since this server started).
+    public func peerContacts() -> [PeerContact] {
+        let now = ContinuousClock.now
+        let contacts = lastContacts.withLock { $0 }
+        return links.withLock { $0 }.values.map { link in
+            PeerContact(id: link.peer, address: link.address, sinceLastContact: contacts[link.peer].map { now - $0 })
+        }.sorted { $0.id < $1.id }
+    }
 
     // MARK: Running
 
@@ -478,6 +485,14 @@ public final class GRPCRaftTransport: RaftTransport, Sendable {
     }
 }
 
+/// A peer as the transport sees it.
+public struct PeerContact: Sendable, Equatable {
+    public var id: NodeID
+    public var address: PeerAddress
+    /// How long ago a message from it last arrived; nil if none since this server started.
+    public var sinceLastContact: Duration?
+}
+
 /// The calls of `raft.RaftTransport` and the message kinds each may carry.
 enum IncomingCall: String {
     case appendEntries = "AppendEntries"
@@ -526,9 +541,9 @@ final class PeerLink: Sendable {
     let client: GRPCClient<HTTP2ClientTransport.Posix>
     let stub: Raft_RaftTransport.Client<HTTP2ClientTransport.Posix>
     /// Appends and heartbeats (and their answers when no call is open to carry them), in order.
-    let replication = Outbox(capacity: 8192)
+    let replication = Outbox<Message>(capacity: 8192)
     /// Votes, transfers, reads and snapshots: independent calls.
-    let requests = Outbox(capacity: 1024)
+    let requests = Outbox<Message>(capacity: 1024)
 
     init(peer: NodeID, address: PeerAddress, security: HTTP2ClientTransport.Posix.TransportSecurity) throws {
         self.peer = peer

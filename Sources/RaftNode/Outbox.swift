@@ -1,27 +1,31 @@
-import Raft
 import Synchronization
 
-/// Messages waiting to go to one peer, in order. `push` never waits (the node calls it
-/// between persisting and applying); `next` hands the consumer everything queued so far
-/// as one batch, which is how messages produced close together share one write.
-/// When the peer is slow or gone the oldest messages are dropped: Raft resends what
-/// matters, and a bounded queue keeps a dead peer from costing memory.
-final class Outbox: Sendable {
+/// Items waiting to go out on one stream, in order: Raft messages to a peer, or the calls
+/// and results of a key-value session. `push` never waits (the node calls it between
+/// persisting and applying); `next` hands the consumer everything queued so far as one
+/// batch, which is how items produced close together share one write.
+/// With a capacity, the oldest items are dropped when the consumer is slow or gone: Raft
+/// resends what matters, and a bounded queue keeps a dead peer from costing memory.
+final class Outbox<Element: Sendable>: Sendable {
     private struct State {
-        var queue: [Message] = []
-        var waiter: CheckedContinuation<[Message]?, Never>?
+        var queue: [Element] = []
+        var waiter: CheckedContinuation<[Element]?, Never>?
+        var finished = false
     }
 
     private let state = Mutex(State())
-    let capacity: Int
+    let capacity: Int?
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int?) { self.capacity = capacity }
 
-    func push(_ messages: [Message]) {
-        guard !messages.isEmpty else { return }
-        let handOff: (CheckedContinuation<[Message]?, Never>, [Message])? = state.withLock { state in
-            state.queue.append(contentsOf: messages)
-            if state.queue.count > capacity {
+    func push(_ element: Element) { push([element]) }
+
+    func push(_ elements: [Element]) {
+        guard !elements.isEmpty else { return }
+        let handOff: (CheckedContinuation<[Element]?, Never>, [Element])? = state.withLock { state in
+            guard !state.finished else { return nil }
+            state.queue.append(contentsOf: elements)
+            if let capacity, state.queue.count > capacity {
                 let excess = state.queue.count - capacity
                 state.queue.removeFirst(excess)
             }
@@ -33,29 +37,45 @@ final class Outbox: Sendable {
         if let (waiter, batch) = handOff { waiter.resume(returning: batch) }
     }
 
-    /// The next batch; nil once the calling task is cancelled. One consumer at a time.
-    func next() async -> [Message]? {
+    /// Drops everything queued.
+    func removeAll() { state.withLock { $0.queue = [] } }
+
+    /// Ends the queue: `next` returns what is left, then nil; later pushes are ignored.
+    func finish() {
+        let waiter = state.withLock { state in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    private enum NextOutcome {
+        case batch([Element])
+        case ended
+        case waiting
+    }
+
+    /// The next batch; nil once the calling task is cancelled or the queue is finished and
+    /// empty. One consumer at a time.
+    func next() async -> [Element]? {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<[Message]?, Never>) in
-                enum Outcome {
-                    case batch([Message])
-                    case cancelled
-                    case waiting
-                }
-                let outcome: Outcome = state.withLock { state in
+            await withCheckedContinuation { (continuation: CheckedContinuation<[Element]?, Never>) in
+                let outcome: NextOutcome = state.withLock { state in
                     // Checked under the lock: a cancellation either happened before (seen
                     // here) or its handler runs after the waiter is stored (and finds it).
-                    if Task.isCancelled { return .cancelled }
+                    if Task.isCancelled { return .ended }
                     if !state.queue.isEmpty {
                         defer { state.queue = [] }
                         return .batch(state.queue)
                     }
+                    if state.finished { return .ended }
                     state.waiter = continuation
                     return .waiting
                 }
                 switch outcome {
                 case .batch(let batch): continuation.resume(returning: batch)
-                case .cancelled: continuation.resume(returning: nil)
+                case .ended: continuation.resume(returning: nil)
                 case .waiting: break
                 }
             }

@@ -81,6 +81,14 @@ public actor RaftNode {
         [:]
     /// How long a proposal or read may wait before it fails with `timedOut`.
     private let requestTimeout: Duration
+    /// The requests made, oldest first, with when each times out (the timeout is the same
+    /// for all, so this is also deadline order); those before `expiryHead` are done with.
+    private var expiries: [(deadline: ContinuousClock.Instant, request: PendingRequest)] = []
+    private var expiryHead = 0
+    private enum PendingRequest {
+        case proposal(LogIndex, Term)
+        case read([UInt8])
+    }
     private var nextReadNumber: UInt64 = 0
     private var appliedIndex: LogIndex = 0
     private let logger: Logger
@@ -162,6 +170,7 @@ public actor RaftNode {
         guard !stopped else { return }
         raft.tick()
         processReady()
+        expireOverdueRequests()
     }
 
     /// A message from a peer.
@@ -223,7 +232,7 @@ public actor RaftNode {
         }
         let result = try await withCheckedThrowingContinuation { continuation in
             proposals[position.index] = (position.term, continuation)
-            afterTimeout { node in await node.expireProposal(at: position.index, term: position.term) }
+            expiries.append((ContinuousClock.now + requestTimeout, .proposal(position.index, position.term)))
             scheduleReady()
         }
         return (position.index, result)
@@ -243,34 +252,36 @@ public actor RaftNode {
         }
         let index = try await withCheckedThrowingContinuation { continuation in
             reads[context] = continuation
-            afterTimeout { node in await node.expireRead(context) }
+            expiries.append((ContinuousClock.now + requestTimeout, .read(context)))
             scheduleReady()
         }
         if index <= appliedIndex { return }
         try await withCheckedThrowingContinuation { continuation in
             readsWaitingForApply[context] = (index, continuation)
-            afterTimeout { node in await node.expireRead(context) }
         }
     }
 
-    private nonisolated func afterTimeout(_ body: @escaping @Sendable (RaftNode) async -> Void) {
-        Task { [weak self] in
-            guard let timeout = self?.requestTimeout else { return }
-            try? await Task.sleep(for: timeout)
-            guard let self else { return }
-            await body(self)
+    /// Fails the requests whose time is up. A request costs no timer of its own: the
+    /// ticker calls this, so a request may outlive its timeout by up to a tick.
+    private func expireOverdueRequests() {
+        let now = ContinuousClock.now
+        while expiryHead < expiries.count, expiries[expiryHead].deadline <= now {
+            switch expiries[expiryHead].request {
+            case .proposal(let index, let term):
+                if let waiting = proposals[index], waiting.term == term {
+                    proposals[index] = nil
+                    waiting.continuation.resume(throwing: RaftNodeError.timedOut)
+                }
+            case .read(let context):
+                reads.removeValue(forKey: context)?.resume(throwing: RaftNodeError.timedOut)
+                readsWaitingForApply.removeValue(forKey: context)?.continuation.resume(throwing: RaftNodeError.timedOut)
+            }
+            expiryHead += 1
         }
-    }
-
-    private func expireProposal(at index: LogIndex, term: Term) {
-        guard let waiting = proposals[index], waiting.term == term else { return }
-        proposals[index] = nil
-        waiting.continuation.resume(throwing: RaftNodeError.timedOut)
-    }
-
-    private func expireRead(_ context: [UInt8]) {
-        reads.removeValue(forKey: context)?.resume(throwing: RaftNodeError.timedOut)
-        readsWaitingForApply.removeValue(forKey: context)?.continuation.resume(throwing: RaftNodeError.timedOut)
+        if expiryHead >= 1024 && expiryHead * 2 >= expiries.count {
+            expiries.removeFirst(expiryHead)
+            expiryHead = 0
+        }
     }
 
     public func transferLeadership(to target: NodeID) async throws {
@@ -387,6 +398,8 @@ public actor RaftNode {
     }
 
     private func failAll(_ error: RaftNodeError) {
+        expiries = []
+        expiryHead = 0
         for waiting in proposals.values { waiting.continuation.resume(throwing: error) }
         proposals = [:]
         for waiting in reads.values { waiting.resume(throwing: error) }

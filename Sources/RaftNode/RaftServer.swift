@@ -64,6 +64,13 @@ public struct RaftServerConfiguration: Sendable {
     }
 }
 
+/// A server's state for status endpoints and metrics.
+public struct RaftServerStatus: Sendable, Equatable {
+    public var node: RaftStatus
+    public var leaderAddress: PeerAddress?
+    public var peers: [PeerContact]
+}
+
 /// One Raft server: the node, its durable state and its gRPC transport, serving until
 /// cancelled. Further gRPC services (the coordinator's, the key-value demo's) can share
 /// the Raft port.
@@ -103,6 +110,15 @@ public final class RaftServer: Sendable {
         transport.attach(node)
         self.node = node
         self.transport = transport
+    }
+
+    /// The node's state with what the transport knows: the leader's address and when each
+    /// peer was last heard from.
+    public func status() async -> RaftServerStatus {
+        let node = await self.node.status
+        return RaftServerStatus(
+            node: node, leaderAddress: node.leader == 0 ? nil : transport.address(of: node.leader),
+            peers: transport.peerContacts())
     }
 
     /// Serves until cancelled; `services` share the Raft port.

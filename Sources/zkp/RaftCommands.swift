@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Raft
 import RaftNode
+import Wire
 
 /// Options shared by the commands that start Raft servers.
 struct RaftTimingOptions: ParsableArguments {
@@ -171,9 +172,7 @@ struct RaftKeyValueCommand: AsyncParsableCommand {
                     for (index, address) in client.addresses.enumerated() {
                         do {
                             let status = try await client.status(of: index)
-                            print(
-                                "\(address) id=\(status.id) role=\(status.role) term=\(status.term) leader=\(status.leaderID) commit=\(status.commitIndex) applied=\(status.appliedIndex)"
-                            )
+                            print("\(address) \(status.summary)")
                         } catch {
                             print("\(address) unreachable: \(error)")
                         }
@@ -272,9 +271,7 @@ struct RaftDemoCommand: AsyncParsableCommand {
                 case ("status", 1):
                     for server in 0..<3 {
                         let status = try await client.status(of: server)
-                        print(
-                            "server \(status.id): \(status.role), term \(status.term), leader \(status.leaderID), commit \(status.commitIndex), applied \(status.appliedIndex)"
-                        )
+                        print("server \(status.summary)")
                     }
                 default:
                     print("unknown command \"\(line)\"; expected put SERVER KEY VALUE, get SERVER KEY or status")
@@ -297,5 +294,19 @@ struct RaftDemoCommand: AsyncParsableCommand {
             throw InputError("server \"\(text)\" is not 1, 2 or 3")
         }
         return server - 1
+    }
+}
+
+extension Raft_StatusResponse {
+    /// One line: role, term, leader, indexes, and how long ago each peer was last heard from.
+    var summary: String {
+        var text = "id=\(id) role=\(role) term=\(term) leader=\(leaderID)"
+        if !leaderAddress.isEmpty { text += " (\(leaderAddress))" }
+        text += " commit=\(commitIndex) applied=\(appliedIndex)"
+        for peer in peers {
+            let seen = peer.millisecondsSinceContact < 0 ? "never" : "\(peer.millisecondsSinceContact) ms ago"
+            text += " peer \(peer.id) seen \(seen);"
+        }
+        return text.hasSuffix(";") ? String(text.dropLast()) : text
     }
 }

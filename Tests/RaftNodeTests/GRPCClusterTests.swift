@@ -105,12 +105,78 @@ struct GRPCClusterTests {
         await cluster.stopAll()
     }
 
+    @Test(
+        "key-value sessions carry concurrent puts and gets matched by id, refuse malformed calls by name, and status names the leader and when each peer was heard from"
+    )
+    func sessions() async throws {
+        var cluster = try GRPCTestCluster()
+        for id in cluster.ids { try cluster.start(id) }
+        let client = try cluster.client()
+        let (addresses, ids) = (cluster.addresses, cluster.ids)
+        try await client.withConnections { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<64 {
+                    group.addTask { for round in 0..<5 { try await client.put("w\(writer)", "\(writer)-\(round)") } }
+                }
+                try await group.waitForAll()
+            }
+            let values = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for writer in 0..<64 {
+                    group.addTask { (writer, try await client.get("w\(writer)", through: writer % 3)) }
+                }
+                return try await group.reduce(into: [Int: String?]()) { $0[$1.0] = $1.1 }
+            }
+            for writer in 0..<64 { #expect(values[writer] == "\(writer)-4") }
+            await #expect {
+                try await client.put("", "x")
+            } throws: { error in
+                "\(error)".contains("the key is empty")
+            }
+            let statuses = try await (0..<3).asyncMap { try await client.status(of: $0) }
+            let leader = try #require(statuses.first { $0.role == "leader" })
+            for status in statuses {
+                #expect(status.leaderAddress == addresses[leader.id]!.description)
+                #expect(status.peers.map(\.id) == ids.filter { $0 != status.id })
+                #expect(status.peers.map(\.address) == status.peers.map { addresses[$0.id]!.description })
+            }
+            // The leader hears from both followers at every heartbeat (50 ms here).
+            #expect(leader.peers.allSatisfy { (0..<30_000).contains($0.millisecondsSinceContact) })
+        }
+
+        let results = try await withGRPCClient(
+            transport: .http2NIOPosix(
+                target: .ipv4(address: "127.0.0.1", port: cluster.addresses[1]!.port), transportSecurity: .plaintext)
+        ) { grpc in
+            try await Raft_KeyValue.Client(wrapping: grpc).session(
+                requestProducer: { writer in
+                    var empty = Raft_SessionCall()
+                    empty.id = 7
+                    var withNUL = Raft_SessionCall()
+                    withNUL.id = 8
+                    withNUL.put = .with {
+                        $0.key = "k"
+                        $0.value = "a\u{0}b"
+                    }
+                    try await writer.write(.with { $0.calls = [empty, withNUL] })
+                },
+                onResponse: { response in
+                    var results: [UInt64: String] = [:]
+                    for try await message in response.messages {
+                        for result in message.results { results[result.id] = result.invalidArgument }
+                    }
+                    return results
+                })
+        }
+        #expect(results == [7: "the call has neither a put nor a get", 8: "the value contains NUL"])
+        await cluster.stopAll()
+    }
+
     @Test("malformed Raft messages are refused with an error that names the problem, and change nothing")
     func malformed() async throws {
         var cluster = try GRPCTestCluster()
         for id in cluster.ids { try cluster.start(id) }
         let client = try cluster.client()
-        try await client.withConnections { client in try await client.put("before", "1") }
+        _ = try await client.withConnections { client in try await client.put("before", "1") }
         let leader = try #require(cluster.servers[1])
         let statusBefore = await leader.node.status
 
@@ -248,7 +314,7 @@ struct TestCertificates {
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
             "-keyout", "rogue-ca.key", "-out", "rogue-ca.pem", "-days", "2", "-subj", "/CN=rogue CA",
         ])
-        try FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: path("san.ext"), contents: Data("subjectAltName=IP:127.0.0.1,DNS:localhost\n".utf8))
         for (name, ca) in [("server1", "ca"), ("server2", "ca"), ("server3", "ca"), ("rogue", "rogue-ca")] {
             try openssl([

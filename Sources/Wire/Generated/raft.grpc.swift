@@ -1280,11 +1280,25 @@ public enum Raft_KeyValue: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Session" metadata.
+        public enum Session: Sendable {
+            /// Request type for "Session".
+            public typealias Input = Raft_SessionRequest
+            /// Response type for "Session".
+            public typealias Output = Raft_SessionResponse
+            /// Descriptor for "Session".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "raft.KeyValue"),
+                method: "Session",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Descriptors for all methods in the "raft.KeyValue" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Put.descriptor,
             Get.descriptor,
-            Status.descriptor
+            Status.descriptor,
+            Session.descriptor
         ]
     }
 }
@@ -1361,6 +1375,27 @@ extension Raft_KeyValue {
             request: GRPCCore.StreamingServerRequest<Raft_StatusRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Raft_StatusResponse>
+
+        /// Handle the "Session" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Puts and gets multiplexed on one long-lived stream: a request message carries the
+        /// > calls made since the last one, a response message the results completed since the
+        /// > last one, each matched to its call by id (results come in completion order). This
+        /// > saves a client with many concurrent requests the cost of a call per request.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Raft_SessionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Raft_SessionResponse` messages.
+        func session(
+            request: GRPCCore.StreamingServerRequest<Raft_SessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Raft_SessionResponse>
     }
 
     /// Service protocol for the "raft.KeyValue" service.
@@ -1421,6 +1456,27 @@ extension Raft_KeyValue {
             request: GRPCCore.ServerRequest<Raft_StatusRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Raft_StatusResponse>
+
+        /// Handle the "Session" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Puts and gets multiplexed on one long-lived stream: a request message carries the
+        /// > calls made since the last one, a response message the results completed since the
+        /// > last one, each matched to its call by id (results come in completion order). This
+        /// > saves a client with many concurrent requests the cost of a call per request.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Raft_SessionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Raft_SessionResponse` messages.
+        func session(
+            request: GRPCCore.StreamingServerRequest<Raft_SessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Raft_SessionResponse>
     }
 
     /// Simple service protocol for the "raft.KeyValue" service.
@@ -1479,6 +1535,28 @@ extension Raft_KeyValue {
             request: Raft_StatusRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Raft_StatusResponse
+
+        /// Handle the "Session" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Puts and gets multiplexed on one long-lived stream: a request message carries the
+        /// > calls made since the last one, a response message the results completed since the
+        /// > last one, each matched to its call by id (results come in completion order). This
+        /// > saves a client with many concurrent requests the cost of a call per request.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Raft_SessionRequest` messages.
+        ///   - response: A response stream of `Raft_SessionResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func session(
+            request: GRPCCore.RPCAsyncSequence<Raft_SessionRequest, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Raft_SessionResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -1514,6 +1592,17 @@ extension Raft_KeyValue.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Raft_StatusResponse>(),
             handler: { request, context in
                 try await self.status(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Raft_KeyValue.Method.Session.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Raft_SessionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Raft_SessionResponse>(),
+            handler: { request, context in
+                try await self.session(
                     request: request,
                     context: context
                 )
@@ -1600,6 +1689,23 @@ extension Raft_KeyValue.SimpleServiceProtocol {
             metadata: [:]
         )
     }
+
+    public func session(
+        request: GRPCCore.StreamingServerRequest<Raft_SessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Raft_SessionResponse> {
+        return GRPCCore.StreamingServerResponse<Raft_SessionResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.session(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
 }
 
 // MARK: raft.KeyValue (client)
@@ -1675,6 +1781,32 @@ extension Raft_KeyValue {
             deserializer: some GRPCCore.MessageDeserializer<Raft_StatusResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Raft_StatusResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Session" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Puts and gets multiplexed on one long-lived stream: a request message carries the
+        /// > calls made since the last one, a response message the results completed since the
+        /// > last one, each matched to its call by id (results come in completion order). This
+        /// > saves a client with many concurrent requests the cost of a call per request.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Raft_SessionRequest` messages.
+        ///   - serializer: A serializer for `Raft_SessionRequest` messages.
+        ///   - deserializer: A deserializer for `Raft_SessionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func session<Result>(
+            request: GRPCCore.StreamingClientRequest<Raft_SessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Raft_SessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Raft_SessionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Raft_SessionResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1792,6 +1924,41 @@ extension Raft_KeyValue {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Session" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Puts and gets multiplexed on one long-lived stream: a request message carries the
+        /// > calls made since the last one, a response message the results completed since the
+        /// > last one, each matched to its call by id (results come in completion order). This
+        /// > saves a client with many concurrent requests the cost of a call per request.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Raft_SessionRequest` messages.
+        ///   - serializer: A serializer for `Raft_SessionRequest` messages.
+        ///   - deserializer: A deserializer for `Raft_SessionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func session<Result>(
+            request: GRPCCore.StreamingClientRequest<Raft_SessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Raft_SessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Raft_SessionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Raft_SessionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Raft_KeyValue.Method.Session.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1872,6 +2039,36 @@ extension Raft_KeyValue.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Raft_StatusRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Raft_StatusResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Session" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Puts and gets multiplexed on one long-lived stream: a request message carries the
+    /// > calls made since the last one, a response message the results completed since the
+    /// > last one, each matched to its call by id (results come in completion order). This
+    /// > saves a client with many concurrent requests the cost of a call per request.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Raft_SessionRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func session<Result>(
+        request: GRPCCore.StreamingClientRequest<Raft_SessionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Raft_SessionResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.session(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Raft_SessionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Raft_SessionResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1966,6 +2163,41 @@ extension Raft_KeyValue.ClientProtocol {
             metadata: metadata
         )
         return try await self.status(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Session" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Puts and gets multiplexed on one long-lived stream: a request message carries the
+    /// > calls made since the last one, a response message the results completed since the
+    /// > last one, each matched to its call by id (results come in completion order). This
+    /// > saves a client with many concurrent requests the cost of a call per request.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func session<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Raft_SessionRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Raft_SessionResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Raft_SessionRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.session(
             request: request,
             options: options,
             onResponse: handleResponse
