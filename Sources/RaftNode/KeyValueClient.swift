@@ -187,8 +187,8 @@ public enum KeyValueClientError: Error, CustomStringConvertible {
 
 /// One server's `Session` stream as a client sees it: calls from many tasks are queued,
 /// written together, and completed by id as their results arrive. `run` opens the stream
-/// and reopens it after it breaks; during the pause before reopening, calls fail at once
-/// so that the caller can try another server instead of waiting.
+/// and reopens it after it breaks: at once when a call is waiting (a call to a server that
+/// is gone fails as fast as its connection is refused), otherwise after a backoff.
 final class KeyValueSession: Sendable {
     enum Failure: Error, CustomStringConvertible {
         case unavailable(String)
@@ -197,7 +197,7 @@ final class KeyValueSession: Sendable {
 
         var description: String {
             switch self {
-            case .unavailable(let reason): "the session is down: \(reason)"
+            case .unavailable(let reason): "the session failed: \(reason)"
             case .timedOut: "no result within the call timeout"
             case .malformedResult: "the server's result does not answer the call (none, or a put's for a get)"
             }
@@ -210,8 +210,10 @@ final class KeyValueSession: Sendable {
         var deadlines: [(deadline: ContinuousClock.Instant, id: UInt64)] = []
         var head = 0
         var nextID: UInt64 = 0
-        /// Why the stream is down, while it is; calls fail at once meanwhile.
-        var down: String?
+        /// Set once the client stops: calls fail at once.
+        var stopped = false
+        /// The reopening loop, while it pauses and no call waits.
+        var pause: CheckedContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
@@ -225,8 +227,8 @@ final class KeyValueSession: Sendable {
     /// Sends one put or get and returns the server's answer to it.
     func call(_ request: Raft_SessionCall.OneOf_Request) async throws -> Raft_SessionResult.OneOf_Response {
         try await withCheckedThrowingContinuation { continuation in
-            let refusal: String? = state.withLock { state in
-                if let down = state.down { return down }
+            let (refused, pause): (Bool, CheckedContinuation<Void, Never>?) = state.withLock { state in
+                if state.stopped { return (true, nil) }
                 state.nextID += 1
                 state.waiting[state.nextID] = continuation
                 state.deadlines.append((ContinuousClock.now + callTimeout, state.nextID))
@@ -234,9 +236,11 @@ final class KeyValueSession: Sendable {
                 call.id = state.nextID
                 call.request = request
                 outgoing.push(call)
-                return nil
+                defer { state.pause = nil }
+                return (false, state.pause)
             }
-            if let refusal { continuation.resume(throwing: Failure.unavailable(refusal)) }
+            if refused { continuation.resume(throwing: Failure.unavailable("the client stopped")) }
+            pause?.resume()
         }
     }
 
@@ -246,7 +250,8 @@ final class KeyValueSession: Sendable {
             group.addTask { await self.expireOverdueCalls() }
             group.addTask { await self.keepOpen(client) }
         }
-        fail(because: "the client stopped", stayDown: true)
+        state.withLock { $0.stopped = true }
+        fail(because: "the client stopped")
     }
 
     private func keepOpen(_ client: Raft_KeyValue.Client<HTTP2ClientTransport.Posix>) async {
@@ -272,11 +277,38 @@ final class KeyValueSession: Sendable {
                 reason = "\(error)"
             }
             if Task.isCancelled { return }
-            fail(because: reason, stayDown: true)
+            fail(because: reason)
             if ContinuousClock.now - opened > .seconds(1) { backoff.reset() }
-            try? await Task.sleep(for: backoff.next())
-            state.withLock { $0.down = nil }
+            await pauseUntilCalled(orFor: backoff.next())
         }
+    }
+
+    /// Returns when a call is made, after `limit`, or on cancellation, whichever is first.
+    private func pauseUntilCalled(orFor limit: Duration) async {
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            self.endPause()
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let called = state.withLock { state in
+                    if !state.waiting.isEmpty { return true }
+                    state.pause = continuation
+                    return false
+                }
+                if called { continuation.resume() }
+            }
+        } onCancel: {
+            endPause()
+        }
+        timer.cancel()
+    }
+
+    private func endPause() {
+        state.withLock { state in
+            defer { state.pause = nil }
+            return state.pause
+        }?.resume()
     }
 
     private func complete(_ results: [Raft_SessionResult]) {
@@ -298,9 +330,8 @@ final class KeyValueSession: Sendable {
     }
 
     /// Fails every call in flight (their outcome is unknown) and drops those not yet sent.
-    private func fail(because reason: String, stayDown: Bool) {
+    private func fail(because reason: String) {
         let failed = state.withLock { state in
-            if stayDown { state.down = reason }
             defer {
                 state.waiting = [:]
                 state.deadlines = []
