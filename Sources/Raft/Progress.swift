@@ -16,6 +16,8 @@ struct Progress: Sendable {
     var probeSent = false
     /// Heard from since the leader's last check-quorum round.
     var recentActive = false
+    /// The highest commit index sent to this follower in an append.
+    var commitSent: LogIndex = 0
     /// Replicate state: the last index of each append in flight, oldest first.
     var inflight: [LogIndex] = []
 

@@ -198,6 +198,7 @@ public struct Raft: Sendable {
                 heartbeatElapsed = 0
                 broadcastHeartbeat(context: pendingReads.last?.context ?? [])
             }
+            sendCommitUpdates()
         case .follower, .preCandidate, .candidate:
             electionElapsed += 1
             if isPromotable && electionElapsed >= randomizedElectionTimeout {
@@ -380,7 +381,7 @@ public struct Raft: Sendable {
         if let last = ready.committedEntries.last { log.appliedTo(last.index) }
         if role == .leader {
             _ = progress[id]?.update(to: log.stable)
-            if maybeCommit() { broadcastAppend() }
+            _ = maybeCommit()
         }
     }
 
@@ -491,7 +492,7 @@ public struct Raft: Sendable {
             }
             progress[message.from] = peer
             if updated {
-                if maybeCommit() { broadcastAppend() }
+                _ = maybeCommit()
                 // Fill the follower's window (one append in probe state).
                 while progress[message.from]?.isPaused(maxInflight: config.maxInflightMessages) == false,
                     let next = progress[message.from]?.next, next <= log.lastIndex
@@ -721,6 +722,18 @@ public struct Raft: Sendable {
         for peer in progress.keys.sorted() where peer != id { sendAppend(to: peer, evenIfEmpty: true) }
     }
 
+    /// Tells each follower that has not heard it yet the commit index, by an append (empty
+    /// if there is nothing new). Called once a tick rather than each time the commit index
+    /// moves: under load the next append carries it anyway, and an empty append at every
+    /// commit would double the messages (and their answers) for nothing. Followers learn
+    /// a commit at most a tick late, which delays only their applying, never the leader's.
+    private mutating func sendCommitUpdates() {
+        for (peer, state) in progress.sorted(by: { $0.key < $1.key })
+        where peer != id && state.commitSent < min(log.committed, state.match) {
+            sendAppend(to: peer, evenIfEmpty: true)
+        }
+    }
+
     private mutating func broadcastHeartbeat(context: [UInt8]) {
         for (peer, state) in progress.sorted(by: { $0.key < $1.key }) where peer != id {
             var heartbeat = Message(kind: .heartbeat, from: id, to: peer, term: term)
@@ -750,6 +763,7 @@ public struct Raft: Sendable {
         message.logTerm = previousTerm
         message.entries = entries
         message.commit = log.committed
+        state.commitSent = max(state.commitSent, message.commit)
         if let last = entries.last {
             switch state.state {
             case .replicate:
