@@ -109,6 +109,9 @@ public final class GRPCRaftTransport: RaftTransport, Sendable {
     /// The largest snapshot a peer may send.
     static let maximumSnapshotBytes: UInt64 = 4 << 30
     static let snapshotChunkBytes = 1 << 20
+    /// Entry data in one write of the replication stream: well under gRPC's 4 MiB limit
+    /// with room for one append of `RaftConfig.maxBytesPerMessage` (1 MiB by default).
+    static let maximumWriteBytes = 2 << 20
 
     public init(
         id: NodeID, listen: PeerAddress, peers: [NodeID: PeerAddress], tls: RaftTLS? = nil,
@@ -252,7 +255,9 @@ public final class GRPCRaftTransport: RaftTransport, Sendable {
                 try await link.stub.appendEntries(
                     requestProducer: { writer in
                         while let batch = await link.replication.next() {
-                            try await writer.write(.with { $0.messages = batch.map(\.wire) })
+                            for write in ReplicationBatching.writes(batch, maximumBytes: Self.maximumWriteBytes) {
+                                try await writer.write(.with { $0.messages = write.map(\.wire) })
+                            }
                         }
                     },
                     onResponse: { response in
