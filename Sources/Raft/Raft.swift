@@ -438,12 +438,12 @@ public struct Raft: Sendable {
         var canVote = vote == message.from || (vote == 0 && leader == 0) || (isPre && message.term > term)
         let leaderLostRace =
             isPre && role == .preCandidate && leaderLost && message.context == CampaignContext.leaderLost
-        if leaderLostRace {
-            // Two followers that saw the same crash ask at once. If each granted the other,
-            // both would become candidates and split the vote, so only the one with the
-            // greater (last term, last index, id) gets this server's pre-vote.
-            canVote = canVote && (message.logTerm, message.index, message.from) > (log.lastTerm, log.lastIndex, id)
-        }
+        // Two followers that saw the same crash ask at once. If each granted the other, both
+        // would become candidates and split the vote, so only the one with the greater
+        // (last term, last index, id) gets this server's pre-vote.
+        let outranksAsker =
+            leaderLostRace && (message.logTerm, message.index, message.from) < (log.lastTerm, log.lastIndex, id)
+        if outranksAsker { canVote = false }
         let kind: MessageKind = isPre ? .preVoteResponse : .voteResponse
         if canVote && log.isUpToDate(lastTerm: message.logTerm, lastIndex: message.index) {
             // A granted vote carries the candidate's term, so it counts in that term.
@@ -460,6 +460,12 @@ public struct Raft: Sendable {
             var answer = Message(kind: kind, from: id, to: message.from, term: term)
             answer.reject = true
             send(answer)
+            if outranksAsker {
+                // The asker has seen the loss now, so it grants this server's pre-vote, which
+                // it may have ignored when it still counted on the leader: ask it again
+                // rather than let both wait out an election timeout.
+                send(voteRequest(to: message.from, preVote: true, transfer: false))
+            }
         }
     }
 
@@ -660,16 +666,20 @@ public struct Raft: Sendable {
             return
         }
         for peer in configuration.voters.sorted() where peer != id {
-            var request = Message(kind: preVote ? .preVote : .vote, from: id, to: peer, term: preVote ? term + 1 : term)
-            request.logTerm = log.lastTerm
-            request.index = log.lastIndex
-            if transfer {
-                request.context = CampaignContext.transfer
-            } else if preVote && leaderLost {
-                request.context = CampaignContext.leaderLost
-            }
-            send(request)
+            send(voteRequest(to: peer, preVote: preVote, transfer: transfer))
         }
+    }
+
+    private func voteRequest(to peer: NodeID, preVote: Bool, transfer: Bool) -> Message {
+        var request = Message(kind: preVote ? .preVote : .vote, from: id, to: peer, term: preVote ? term + 1 : term)
+        request.logTerm = log.lastTerm
+        request.index = log.lastIndex
+        if transfer {
+            request.context = CampaignContext.transfer
+        } else if preVote && leaderLost {
+            request.context = CampaignContext.leaderLost
+        }
+        return request
     }
 
     private mutating func becomeLeader() {
