@@ -63,6 +63,10 @@ public final class LocalRaftCluster: @unchecked Sendable {
         ]
         for peer in ids where peer != id { arguments += ["--peer", "\(peer)=\(dialAddresses[id]![peer]!)"] }
         if bootstrap { arguments.append("--bootstrap") }
+        // ZKP_RAFT_LOG_LEVEL=debug makes the servers log their transport's view too.
+        if let level = ProcessInfo.processInfo.environment["ZKP_RAFT_LOG_LEVEL"] {
+            arguments += ["--log-level", level]
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

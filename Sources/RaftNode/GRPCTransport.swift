@@ -452,17 +452,33 @@ public final class GRPCRaftTransport: RaftTransport, Sendable {
     /// The replication stream from `peer` ended. If `peer` leads this server and its port
     /// now refuses connections, its process is gone: tell the node.
     fileprivate func inboundStreamEnded(from peer: NodeID) async {
+        logger.debug("replication stream from server \(peer) ended")
         await probeIfLeader(peer)
     }
 
+    /// Probes at most this many times, this far apart: a process killed by a signal resets
+    /// its connections a moment before the kernel closes its listening socket, and a probe
+    /// in between is still accepted.
+    static let probeAttempts = 5
+    static let probeSpacing = Duration.milliseconds(20)
+
     private func probeIfLeader(_ peer: NodeID) async {
         guard let node = node.withLock({ $0 }), let address = address(of: peer), peer != id else { return }
-        let status = await node.status
-        guard status.role == .follower, status.leader == peer else { return }
-        if await Self.refusesConnections(address) {
-            logger.info("server \(peer), the leader, refuses connections: campaigning without waiting for the timeout")
-            await node.peerRefusedConnection(peer)
+        for attempt in 1...Self.probeAttempts {
+            let status = await node.status
+            guard status.role == .follower, status.leader == peer else {
+                logger.debug("server \(peer) is not this follower's leader (\(status.role), leader \(status.leader))")
+                return
+            }
+            if await Self.refusesConnections(address) {
+                logger.info(
+                    "server \(peer), the leader, refuses connections: campaigning without waiting for the timeout")
+                await node.peerRefusedConnection(peer)
+                return
+            }
+            if attempt < Self.probeAttempts { try? await Task.sleep(for: Self.probeSpacing) }
         }
+        logger.debug("server \(peer), the leader, accepts connections: waiting for the election timeout")
     }
 
     /// Whether a TCP connection to `address` is refused (nothing listens there), as opposed

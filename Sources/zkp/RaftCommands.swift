@@ -82,6 +82,9 @@ struct RaftNodeCommand: AsyncParsableCommand {
     @Flag(help: "Log one JSON object per line (time to the millisecond, level, message, metadata).")
     var logJson = false
 
+    @Option(help: "The least severe messages logged: trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
     @Option(help: "Mutual TLS: this server's certificate (PEM).") var tlsCert: String?
     @Option(help: "Mutual TLS: this server's private key (PEM).") var tlsKey: String?
     @Option(help: "Mutual TLS: the CA that signs every server's certificate (PEM).") var tlsCa: String?
@@ -98,8 +101,17 @@ struct RaftNodeCommand: AsyncParsableCommand {
                 id: id, listen: try PeerAddress(parsing: listen), peers: try parsePeers(peer), dataDirectory: data,
                 bootstrap: bootstrap, heartbeatInterval: timing.heartbeat, electionTimeout: timing.election, tls: tls,
                 snapshotEvery: timing.snapshotEvery)
+            guard let level = Logger.Level(rawValue: logLevel) else {
+                throw InputError(
+                    "--log-level \"\(logLevel)\" is not one of "
+                        + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+            }
             let json = logJson
-            LoggingSystem.bootstrap { label in LineLogHandler(label: label, json: json) }
+            LoggingSystem.bootstrap { label in
+                var handler = LineLogHandler(label: label, json: json)
+                handler.logLevel = level
+                return handler
+            }
             var logger = Logger(label: "zkp.raft")
             logger[metadataKey: "node"] = "\(id)"
             let machine = KeyValueStateMachine()

@@ -28,6 +28,8 @@ struct RaftPartitionTests {
         let clientTask = Task { try await cluster.client.run() }
         let first = try #require(await cluster.waitForLeader(timeout: .seconds(60)))
         try await cluster.client.put("before", "1")
+        // Every server has joined the first leader's term before the cut.
+        try #require(await cluster.waitInSync(timeout: .seconds(60)))
         let follower = try #require(cluster.ids.first { $0 != first.id })
 
         links.isolate(follower)
@@ -61,6 +63,8 @@ struct RaftPartitionTests {
         let clientTask = Task { try await cluster.client.run() }
         let first = try #require(await cluster.waitForLeader(timeout: .seconds(60)))
         try await cluster.client.put("before", "1")
+        // Every server has joined the first leader's term before the cut.
+        try #require(await cluster.waitInSync(timeout: .seconds(60)))
         let oldIndex = try #require(cluster.ids.firstIndex(of: first.id))
 
         links.isolate(first.id)
