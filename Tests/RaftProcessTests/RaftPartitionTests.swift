@@ -10,11 +10,20 @@ import Testing
 /// silence, not a refused connection. The key-value client reaches each server directly.
 @Suite("Raft processes partitioned", .serialized)
 struct RaftPartitionTests {
-    func makePartitionableCluster() async throws -> (LocalRaftCluster, ClusterLinks) {
+    /// A running cluster whose links can be cut, its client running, a first write made,
+    /// and every server in the first leader's term.
+    func startPartitionableCluster() async throws -> (
+        cluster: LocalRaftCluster, links: ClusterLinks, clientTask: Task<Void, any Error>,
+        first: (id: NodeID, term: Term)
+    ) {
         let cluster = try RaftProcessTests().makeCluster()
         let links = try await ClusterLinks(for: cluster)
         try cluster.startAll()
-        return (cluster, links)
+        let clientTask = Task { try await cluster.client.run() }
+        let first = try #require(await cluster.waitForLeader(timeout: .seconds(60)))
+        try await cluster.client.put("before", "1")
+        try #require(await cluster.waitInSync(timeout: .seconds(60)))
+        return (cluster, links, clientTask, first)
     }
 
     func finish(_ cluster: LocalRaftCluster, _ links: ClusterLinks, _ clientTask: Task<Void, any Error>) async {
@@ -24,12 +33,7 @@ struct RaftPartitionTests {
 
     @Test("a follower cut off and healed rejoins without raising anyone's term (pre-vote) and catches up")
     func isolateFollower() async throws {
-        let (cluster, links) = try await makePartitionableCluster()
-        let clientTask = Task { try await cluster.client.run() }
-        let first = try #require(await cluster.waitForLeader(timeout: .seconds(60)))
-        try await cluster.client.put("before", "1")
-        // Every server has joined the first leader's term before the cut.
-        try #require(await cluster.waitInSync(timeout: .seconds(60)))
+        let (cluster, links, clientTask, first) = try await startPartitionableCluster()
         let follower = try #require(cluster.ids.first { $0 != first.id })
 
         links.isolate(follower)
@@ -59,12 +63,7 @@ struct RaftPartitionTests {
 
     @Test("a leader cut off acknowledges nothing and steps down; the majority elects another; healed, it follows")
     func isolateLeader() async throws {
-        let (cluster, links) = try await makePartitionableCluster()
-        let clientTask = Task { try await cluster.client.run() }
-        let first = try #require(await cluster.waitForLeader(timeout: .seconds(60)))
-        try await cluster.client.put("before", "1")
-        // Every server has joined the first leader's term before the cut.
-        try #require(await cluster.waitInSync(timeout: .seconds(60)))
+        let (cluster, links, clientTask, first) = try await startPartitionableCluster()
         let oldIndex = try #require(cluster.ids.firstIndex(of: first.id))
 
         links.isolate(first.id)
