@@ -89,23 +89,31 @@ func multiplyAdd(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ carry: UInt64) -> (UIn
 }
 
 extension UInt256 {
-    /// The 512-bit product, schoolbook.
+    /// The 512-bit product, schoolbook, one row per limb of `other`, in registers.
     @inlinable
     public func multipliedFullWidth(by other: UInt256) -> (high: UInt256, low: UInt256) {
-        let a = [l0, l1, l2, l3]
-        let b = [other.l0, other.l1, other.l2, other.l3]
-        var product = [UInt64](repeating: 0, count: 8)
-        for i in 0..<4 {
-            var carry: UInt64 = 0
-            for j in 0..<4 {
-                (carry, product[i + j]) = multiplyAdd(product[i + j], a[i], b[j], carry)
-            }
-            product[i + 4] = carry
-        }
-        return (
-            UInt256(product[4], product[5], product[6], product[7]),
-            UInt256(product[0], product[1], product[2], product[3])
-        )
+        var carry: UInt64
+        var (p0, p1, p2, p3, p4, p5, p6, p7): (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+        (carry, p0) = multiplyAdd(0, l0, other.l0, 0)
+        (carry, p1) = multiplyAdd(0, l1, other.l0, carry)
+        (carry, p2) = multiplyAdd(0, l2, other.l0, carry)
+        (p4, p3) = multiplyAdd(0, l3, other.l0, carry)
+
+        (carry, p1) = multiplyAdd(p1, l0, other.l1, 0)
+        (carry, p2) = multiplyAdd(p2, l1, other.l1, carry)
+        (carry, p3) = multiplyAdd(p3, l2, other.l1, carry)
+        (p5, p4) = multiplyAdd(p4, l3, other.l1, carry)
+
+        (carry, p2) = multiplyAdd(p2, l0, other.l2, 0)
+        (carry, p3) = multiplyAdd(p3, l1, other.l2, carry)
+        (carry, p4) = multiplyAdd(p4, l2, other.l2, carry)
+        (p6, p5) = multiplyAdd(p5, l3, other.l2, carry)
+
+        (carry, p3) = multiplyAdd(p3, l0, other.l3, 0)
+        (carry, p4) = multiplyAdd(p4, l1, other.l3, carry)
+        (carry, p5) = multiplyAdd(p5, l2, other.l3, carry)
+        (p7, p6) = multiplyAdd(p6, l3, other.l3, carry)
+        return (UInt256(p4, p5, p6, p7), UInt256(p0, p1, p2, p3))
     }
 
     /// `self + other` and the carry out of bit 255.
