@@ -83,7 +83,8 @@ def once(function, runs):
     return statistics.median(samples)
 
 
-def mcl_timings(threads):
+def mcl_timings(threads, wanted):
+    """mcl's time per operation, for the operations `wanted(name)` accepts."""
     out = {}
     scalars = random_frs(64)
     sbase, ssize = ctypes.addressof(scalars), ctypes.sizeof(FrT)
@@ -101,14 +102,20 @@ def mcl_timings(threads):
     z1, z2, gt = G1T(), G2T(), GTT()
     ra, rb, rp1, rp2, rz1, rz2, rgt = (ctypes.byref(x) for x in (a, b, p1, p2, z1, z2, gt))
     overhead = per_op(lambda i: L.mclBnFr_isZero(ctypes.c_void_p(sbase)), 200000, 7)
-    out["fp_inverse"] = (per_op(lambda i: L.mclBnFp_inv(ra, ra), 100000, 7) - overhead, "ctypes overhead subtracted")
-    out["g1_add_mixed"] = (per_op(lambda i: L.mclBnG1_add(rz1, rz1, rp1), 100000, 7) - overhead,
-                           "ctypes overhead subtracted")
-    out["g1_scalar_mul"] = (per_op(lambda i: L.mclBnG1_mul(rz1, rp1, ctypes.c_void_p(sbase + (i & 63) * ssize)),
-                                   3000, 7), None)
-    out["g2_scalar_mul"] = (per_op(lambda i: L.mclBnG2_mul(rz2, rp2, ctypes.c_void_p(sbase + (i & 63) * ssize)),
-                                   1000, 7), None)
-    out["pairing"] = (per_op(lambda i: L.mclBn_pairing(rgt, rp1, rp2), 300, 7), None)
+
+    def time_if_wanted(name, measure):
+        if wanted(name):
+            out[name] = measure()
+
+    time_if_wanted("fp_inverse", lambda: (
+        per_op(lambda i: L.mclBnFp_inv(ra, ra), 100000, 7) - overhead, "ctypes overhead subtracted"))
+    time_if_wanted("g1_add_mixed", lambda: (
+        per_op(lambda i: L.mclBnG1_add(rz1, rz1, rp1), 100000, 7) - overhead, "ctypes overhead subtracted"))
+    time_if_wanted("g1_scalar_mul", lambda: (
+        per_op(lambda i: L.mclBnG1_mul(rz1, rp1, ctypes.c_void_p(sbase + (i & 63) * ssize)), 3000, 7), None))
+    time_if_wanted("g2_scalar_mul", lambda: (
+        per_op(lambda i: L.mclBnG2_mul(rz2, rp2, ctypes.c_void_p(sbase + (i & 63) * ssize)), 1000, 7), None))
+    time_if_wanted("pairing", lambda: (per_op(lambda i: L.mclBn_pairing(rgt, rp1, rp2), 300, 7), None))
     ps, qs = (G1T * 4)(), (G2T * 4)()
     for i in range(4):
         L.mclBnG1_mul(ctypes.byref(ps[i]), ctypes.byref(g1), ctypes.byref(scalars[2 + i]))
@@ -119,8 +126,10 @@ def mcl_timings(threads):
         L.mclBn_millerLoopVec(ctypes.byref(loop), ps, qs, 4)
         L.mclBn_finalExp(rgt, ctypes.byref(loop))
 
-    out["multi_pairing_4"] = (per_op(multi_pairing, 200, 7), None)
+    time_if_wanted("multi_pairing_4", lambda: (per_op(multi_pairing, 200, 7), None))
     for log_n, runs in ((16, 5), (20, 3)):
+        if not (wanted(f"g1_msm_2^{log_n}_1t") or wanted(f"g1_msm_2^{log_n}")):
+            continue
         n = 1 << log_n
         points, frs = point_sequence("g1", n), random_frs(n)
         result = G1T()
@@ -128,25 +137,29 @@ def mcl_timings(threads):
         out[f"g1_msm_2^{log_n}"] = (
             once(lambda: L.mclBnG1_mulVecMT(ctypes.byref(result), points, frs, n, threads), runs), None)
         del points, frs
-    n = 1 << 16
-    points, frs = point_sequence("g2", n), random_frs(n)
-    result2 = G2T()
-    out["g2_msm_2^16_1t"] = (once(lambda: L.mclBnG2_mulVec(ctypes.byref(result2), points, frs, n), 3), None)
+    if wanted("g2_msm_2^16_1t"):
+        n = 1 << 16
+        points, frs = point_sequence("g2", n), random_frs(n)
+        result2 = G2T()
+        out["g2_msm_2^16_1t"] = (once(lambda: L.mclBnG2_mulVec(ctypes.byref(result2), points, frs, n), 3), None)
     return out
 
 
 def main():
     bench = sys.argv[1]
+    # --filter TEXT: only the operations whose name contains TEXT, as zkp-bench takes it.
+    text = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--filter" else None
     threads = os.cpu_count() or 1
     ours = {}
-    process = subprocess.run([bench], check=True, capture_output=True, text=True)
+    process = subprocess.run([bench] + (["--filter", text] if text else []), check=True, capture_output=True,
+                             text=True)
     for line in process.stdout.splitlines():
         row = json.loads(line)
         ours[row["name"]] = row
     peer = {}
     # mcl's mulVec keeps its tables on the stack (alloca): large n needs a big stack.
     threading.stack_size(1 << 30)
-    worker = threading.Thread(target=lambda: peer.update(mcl_timings(threads)))
+    worker = threading.Thread(target=lambda: peer.update(mcl_timings(threads, lambda name: name in ours)))
     worker.start()
     worker.join()
     for name, row in ours.items():
