@@ -49,12 +49,15 @@ public final class LinkProxy: Sendable {
         for channel in relays { try? await channel.close() }
     }
 
+    /// Both here and where a relay is registered, the option is queued to the channel
+    /// under the lock, so a cut and a new relay's start cannot reach a channel out of order.
     private func setReading(_ reading: Bool) {
-        let relays = state.withLock { state in
+        state.withLock { state in
             state.cut = !reading
-            return Array(state.relays.values)
+            for channel in state.relays.values {
+                channel.setOption(.autoRead, value: reading).whenComplete { _ in }
+            }
         }
-        for channel in relays { channel.setOption(.autoRead, value: reading).whenComplete { _ in } }
     }
 
     private func relay(_ inbound: any Channel, to target: PeerAddress, group: MultiThreadedEventLoopGroup) {
@@ -73,16 +76,17 @@ public final class LinkProxy: Sendable {
             .whenComplete { result in
                 switch result {
                 case .success(let outbound):
-                    let reading = self.state.withLock { state in
-                        state.relays[ObjectIdentifier(inbound)] = inbound
-                        state.relays[ObjectIdentifier(outbound)] = outbound
-                        return !state.cut
+                    self.state.withLock { state in
+                        for channel in [inbound, outbound] {
+                            state.relays[ObjectIdentifier(channel)] = channel
+                            if !state.cut { channel.setOption(.autoRead, value: true).whenComplete { _ in } }
+                        }
                     }
+                    // Outside the lock: on a channel already closed the callback runs at once.
                     for channel in [inbound, outbound] {
                         channel.closeFuture.whenComplete { _ in
                             _ = self.state.withLock { $0.relays.removeValue(forKey: ObjectIdentifier(channel)) }
                         }
-                        if reading { channel.setOption(.autoRead, value: true).whenComplete { _ in } }
                     }
                 case .failure:
                     inbound.close(promise: nil)

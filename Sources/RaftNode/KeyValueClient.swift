@@ -286,7 +286,8 @@ final class KeyValueSession: Sendable {
     /// Returns when a call is made, after `limit`, or on cancellation, whichever is first.
     private func pauseUntilCalled(orFor limit: Duration) async {
         let timer = Task {
-            try? await Task.sleep(for: limit)
+            // Cancelled once the pause has ended otherwise: it must not end a later one.
+            guard (try? await Task.sleep(for: limit)) != nil else { return }
             self.endPause()
         }
         await withTaskCancellationHandler {
