@@ -206,9 +206,8 @@ final class KeyValueSession: Sendable {
 
     private struct State {
         var waiting: [UInt64: CheckedContinuation<Raft_SessionResult.OneOf_Response, any Error>] = [:]
-        /// Calls in the order made, with when each times out; those before `head` are done.
-        var deadlines: [(deadline: ContinuousClock.Instant, id: UInt64)] = []
-        var head = 0
+        /// Every call made, by id, with when it times out.
+        var deadlines = DeadlineQueue<UInt64>()
         var nextID: UInt64 = 0
         /// Set once the client stops: calls fail at once.
         var stopped = false
@@ -231,7 +230,7 @@ final class KeyValueSession: Sendable {
                 if state.stopped { return (true, nil) }
                 state.nextID += 1
                 state.waiting[state.nextID] = continuation
-                state.deadlines.append((ContinuousClock.now + callTimeout, state.nextID))
+                state.deadlines.append(state.nextID, deadline: ContinuousClock.now + callTimeout)
                 var call = Raft_SessionCall()
                 call.id = state.nextID
                 call.request = request
@@ -335,8 +334,7 @@ final class KeyValueSession: Sendable {
         let failed = state.withLock { state in
             defer {
                 state.waiting = [:]
-                state.deadlines = []
-                state.head = 0
+                state.deadlines.removeAll()
             }
             outgoing.removeAll()
             return Array(state.waiting.values)
@@ -350,18 +348,7 @@ final class KeyValueSession: Sendable {
             try? await Task.sleep(for: period)
             let now = ContinuousClock.now
             let overdue = state.withLock { state in
-                var overdue: [CheckedContinuation<Raft_SessionResult.OneOf_Response, any Error>] = []
-                while state.head < state.deadlines.count, state.deadlines[state.head].deadline <= now {
-                    if let waiting = state.waiting.removeValue(forKey: state.deadlines[state.head].id) {
-                        overdue.append(waiting)
-                    }
-                    state.head += 1
-                }
-                if state.head >= 1024 && state.head * 2 >= state.deadlines.count {
-                    state.deadlines.removeFirst(state.head)
-                    state.head = 0
-                }
-                return overdue
+                state.deadlines.removeDue(at: now).compactMap { state.waiting.removeValue(forKey: $0) }
             }
             for continuation in overdue { continuation.resume(throwing: Failure.timedOut) }
         }

@@ -81,10 +81,8 @@ public actor RaftNode {
         [:]
     /// How long a proposal or read may wait before it fails with `timedOut`.
     private let requestTimeout: Duration
-    /// The requests made, oldest first, with when each times out (the timeout is the same
-    /// for all, so this is also deadline order); those before `expiryHead` are done with.
-    private var expiries: [(deadline: ContinuousClock.Instant, request: PendingRequest)] = []
-    private var expiryHead = 0
+    /// Every request made, with when it times out.
+    private var expiries = DeadlineQueue<PendingRequest>()
     private enum PendingRequest {
         case proposal(LogIndex, Term)
         case read([UInt8])
@@ -232,7 +230,7 @@ public actor RaftNode {
         }
         let result = try await withCheckedThrowingContinuation { continuation in
             proposals[position.index] = (position.term, continuation)
-            expiries.append((ContinuousClock.now + requestTimeout, .proposal(position.index, position.term)))
+            expiries.append(.proposal(position.index, position.term), deadline: ContinuousClock.now + requestTimeout)
             scheduleReady()
         }
         return (position.index, result)
@@ -252,7 +250,7 @@ public actor RaftNode {
         }
         let index = try await withCheckedThrowingContinuation { continuation in
             reads[context] = continuation
-            expiries.append((ContinuousClock.now + requestTimeout, .read(context)))
+            expiries.append(.read(context), deadline: ContinuousClock.now + requestTimeout)
             scheduleReady()
         }
         if index <= appliedIndex { return }
@@ -264,9 +262,8 @@ public actor RaftNode {
     /// Fails the requests whose time is up. A request costs no timer of its own: the
     /// ticker calls this, so a request may outlive its timeout by up to a tick.
     private func expireOverdueRequests() {
-        let now = ContinuousClock.now
-        while expiryHead < expiries.count, expiries[expiryHead].deadline <= now {
-            switch expiries[expiryHead].request {
+        for request in expiries.removeDue(at: ContinuousClock.now) {
+            switch request {
             case .proposal(let index, let term):
                 if let waiting = proposals[index], waiting.term == term {
                     proposals[index] = nil
@@ -276,11 +273,6 @@ public actor RaftNode {
                 reads.removeValue(forKey: context)?.resume(throwing: RaftNodeError.timedOut)
                 readsWaitingForApply.removeValue(forKey: context)?.continuation.resume(throwing: RaftNodeError.timedOut)
             }
-            expiryHead += 1
-        }
-        if expiryHead >= 1024 && expiryHead * 2 >= expiries.count {
-            expiries.removeFirst(expiryHead)
-            expiryHead = 0
         }
     }
 
@@ -398,8 +390,7 @@ public actor RaftNode {
     }
 
     private func failAll(_ error: RaftNodeError) {
-        expiries = []
-        expiryHead = 0
+        expiries.removeAll()
         for waiting in proposals.values { waiting.continuation.resume(throwing: error) }
         proposals = [:]
         for waiting in reads.values { waiting.resume(throwing: error) }

@@ -6,21 +6,20 @@ import Raft
 enum ReplicationBatching {
     /// Splits `messages`, in order, into groups of at most `maximumBytes` of entry data
     /// each (a larger message goes alone), one gRPC write per group.
-    static func writes(_ messages: [Message], maximumBytes: Int) -> [[Message]] {
-        var groups: [[Message]] = []
-        var current: [Message] = []
-        var currentBytes = 0
-        for message in messages {
-            let bytes = entryBytes(message)
-            if !current.isEmpty && currentBytes + bytes > maximumBytes {
-                groups.append(current)
-                current = []
-                currentBytes = 0
+    static func writes(_ messages: [Message], maximumBytes: Int) -> [ArraySlice<Message>] {
+        var groups: [ArraySlice<Message>] = []
+        var start = messages.startIndex
+        var bytes = 0
+        for index in messages.indices {
+            let size = entryBytes(messages[index])
+            if index > start && bytes + size > maximumBytes {
+                groups.append(messages[start..<index])
+                start = index
+                bytes = 0
             }
-            current.append(message)
-            currentBytes += bytes
+            bytes += size
         }
-        if !current.isEmpty { groups.append(current) }
+        if start < messages.endIndex { groups.append(messages[start...]) }
         return groups
     }
 

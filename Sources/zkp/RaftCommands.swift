@@ -312,13 +312,12 @@ struct RaftDemoCommand: AsyncParsableCommand {
 extension Raft_StatusResponse {
     /// One line: role, term, leader, indexes, and how long ago each peer was last heard from.
     var summary: String {
-        var text = "id=\(id) role=\(role) term=\(term) leader=\(leaderID)"
-        if !leaderAddress.isEmpty { text += " (\(leaderAddress))" }
-        text += " commit=\(commitIndex) applied=\(appliedIndex)"
-        for peer in peers {
-            let seen = peer.millisecondsSinceContact < 0 ? "never" : "\(peer.millisecondsSinceContact) ms ago"
-            text += " peer \(peer.id) seen \(seen);"
+        let leader = leaderAddress.isEmpty ? "\(leaderID)" : "\(leaderID) (\(leaderAddress))"
+        let seen = peers.map { peer in
+            let ago = peer.millisecondsSinceContact < 0 ? "never" : "\(peer.millisecondsSinceContact) ms ago"
+            return " peer \(peer.id) seen \(ago)"
         }
-        return text.hasSuffix(";") ? String(text.dropLast()) : text
+        return "id=\(id) role=\(role) term=\(term) leader=\(leader) commit=\(commitIndex) applied=\(appliedIndex)"
+            + seen.joined(separator: ";")
     }
 }

@@ -267,33 +267,20 @@ struct GRPCClusterTests {
         vote.to = 1
         vote.term = 1
         let request = vote
-        // No client certificate at all.
-        await #expect(throws: (any Error).self) {
-            _ = try await withRaftStub(
-                cluster.addresses[1]!,
-                security: .tls {
-                    $0.trustRoots = .certificates([.file(path: certificates.path("ca.pem"), format: .pem)])
-                }
-            ) { stub in try await stub.requestVote(.with { $0.messages = [request] }) }
+        let firstServer = cluster.addresses[1]!
+        let preVote = { @Sendable (security: HTTP2ClientTransport.Posix.TransportSecurity) in
+            try await withRaftStub(firstServer, security: security) { stub in
+                try await stub.requestVote(.with { $0.messages = [request] })
+            }
         }
+        // No client certificate at all.
+        await #expect(throws: (any Error).self) { _ = try await preVote(certificates.clientSecurity(presenting: nil)) }
         // A certificate from another CA.
         await #expect(throws: (any Error).self) {
-            _ = try await withRaftStub(
-                cluster.addresses[1]!,
-                security: .mTLS(
-                    certificateChain: [.file(path: certificates.path("rogue.pem"), format: .pem)],
-                    privateKey: .file(path: certificates.path("rogue.key"), format: .pem)
-                ) { $0.trustRoots = .certificates([.file(path: certificates.path("ca.pem"), format: .pem)]) }
-            ) { stub in try await stub.requestVote(.with { $0.messages = [request] }) }
+            _ = try await preVote(certificates.clientSecurity(presenting: "rogue"))
         }
         // A certificate from the cluster's CA is accepted (the pre-vote is answered).
-        let answer = try await withRaftStub(
-            cluster.addresses[1]!,
-            security: .mTLS(
-                certificateChain: [.file(path: certificates.path("server2.pem"), format: .pem)],
-                privateKey: .file(path: certificates.path("server2.key"), format: .pem)
-            ) { $0.trustRoots = .certificates([.file(path: certificates.path("ca.pem"), format: .pem)]) }
-        ) { stub in try await stub.requestVote(.with { $0.messages = [request] }) }
+        let answer = try await preVote(certificates.clientSecurity(presenting: "server2"))
         #expect(answer.messages.first?.kind == .preVoteResponse)
         await cluster.stopAll()
     }
@@ -329,6 +316,17 @@ struct TestCertificates {
     }
 
     func path(_ name: String) -> String { "\(directory)/\(name)" }
+
+    /// A client that trusts the cluster's CA and presents `name`'s certificate (none if nil).
+    func clientSecurity(presenting name: String?) -> HTTP2ClientTransport.Posix.TransportSecurity {
+        let trustClusterCA = { (config: inout HTTP2ClientTransport.Posix.TransportSecurity.TLS) in
+            config.trustRoots = .certificates([.file(path: path("ca.pem"), format: .pem)])
+        }
+        guard let name else { return .tls(configure: trustClusterCA) }
+        return .mTLS(
+            certificateChain: [.file(path: path("\(name).pem"), format: .pem)],
+            privateKey: .file(path: path("\(name).key"), format: .pem), configure: trustClusterCA)
+    }
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
     private func openssl(_ arguments: [String]) throws {
