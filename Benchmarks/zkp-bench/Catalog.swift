@@ -86,6 +86,18 @@ enum BenchmarkCatalog {
                 for _ in 0..<1_000_000 { x = x * b }
                 consume(x)
             },
+            // Four independent chains: the cost of a product when the processor can
+            // overlap several, against fp_mul's latency of one dependent chain.
+            micro("fp_mul_throughput", batch: 1_000_000) {
+                var (w, x, y, z) = (a, b, a + b, a - b)
+                for _ in 0..<250_000 {
+                    w = w * b
+                    x = x * a
+                    y = y * b
+                    z = z * a
+                }
+                consume(w + x + y + z)
+            },
             micro("fp_inverse", batch: 10_000) {
                 var x = a
                 for _ in 0..<10_000 { x = x.inverse()! + b }

@@ -26,6 +26,10 @@ public protocol PrimeField: FieldElement, Comparable {
     /// The raw Montgomery representation.
     var montgomery: UInt256 { get set }
     init(montgomery: UInt256)
+
+    /// a·b·2^−256 mod m for a, b < m: the one primitive every product and square uses.
+    /// `portableMontgomeryProduct` by default; `Fp` and `Fr` may use an assembly kernel.
+    static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256
 }
 
 // MARK: - Arithmetic
@@ -77,9 +81,15 @@ extension PrimeField {
     @inlinable @inline(__always)
     public func squared() -> Self { Self(montgomery: Self.montgomeryProduct(montgomery, montgomery)) }
 
-    /// a·b·2^−256 mod m for a, b < m.
     @inlinable @inline(__always)
-    static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
+    public static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
+        portableMontgomeryProduct(a, b)
+    }
+
+    /// a·b·2^−256 mod m for a, b < m, in Swift: the definition, and the oracle the
+    /// assembly kernels are tested against.
+    @inlinable @inline(__always)
+    public static func portableMontgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
         var t0: UInt64 = 0
         var t1: UInt64 = 0
         var t2: UInt64 = 0

@@ -22,6 +22,31 @@ struct PrimeFieldTests {
         #expect(Fr.montgomeryProduct(Fr.montgomeryRSquared, Fr.montgomeryRSquared) == Fr.montgomeryRCubed)
     }
 
+    @Test("the Montgomery product in use (the assembly kernel where built) equals the Swift definition")
+    func montgomeryProductMatchesPortable() {
+        var rng = SeededRandom.forTest("Montgomery product vs portable")
+        func check<F: PrimeField>(_: F.Type, using rng: inout SeededRandom) {
+            let m = F.modulus
+            let minusOne = m.subtractingReportingBorrow(UInt256(1)).difference
+            // Edge values: 0, 1, m − 1, m − 2, R mod m, limbs at their extremes (below m).
+            var values: [UInt256] = [
+                .zero, UInt256(1), minusOne, m.subtractingReportingBorrow(UInt256(2)).difference,
+                F.montgomeryOne, F.montgomeryRSquared, UInt256(UInt64.max, UInt64.max, UInt64.max, 0),
+                UInt256(0, 0, 0, m.l3 - 1), UInt256(UInt64.max, 0, UInt64.max, m.l3 - 1),
+            ]
+            for _ in 0..<200 { values.append(F.random(using: &rng).montgomery) }
+            for a in values {
+                for b in values {
+                    let product = F.montgomeryProduct(a, b)
+                    #expect(product == F.portableMontgomeryProduct(a, b), "\(a) · \(b)")
+                    #expect(product < m)
+                }
+            }
+        }
+        check(Fp.self, using: &rng)
+        check(Fr.self, using: &rng)
+    }
+
     @Test("the binary-Euclid inverse equals Fermat's a^(m−2)")
     func inverseMatchesFermat() {
         var rng = SeededRandom.forTest("inverse vs Fermat")

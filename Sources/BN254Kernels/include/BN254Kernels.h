@@ -1,0 +1,142 @@
+// Montgomery multiplication for the two BN254 moduli in x86-64 assembly.
+//
+// The one thing here is the product a·b·2^-256 mod m of four-limb numbers. It uses
+// `mulx` (BMI2) with two independent carry chains, `adcx` and `adox` (ADX), which a
+// compiler does not emit from portable code: measured on the reference machine it
+// takes 17.7 ns against 24.4 ns for the Swift version when several products are in
+// flight, and 20.4 against 25.1 ns in a dependent chain. The Swift version
+// (`PrimeField.portableMontgomeryProduct`) stays the definition and the tests' oracle.
+//
+// The functions are `static inline` so that Swift inlines them into the field
+// arithmetic; they exist only on x86-64, and the package uses them only when it
+// builds for a processor with BMI2 and ADX (see Package.swift).
+#ifndef ZKP_BN254_KERNELS_H
+#define ZKP_BN254_KERNELS_H
+
+#include <stdint.h>
+
+/// Four little-endian 64-bit limbs.
+typedef struct {
+    uint64_t l0, l1, l2, l3;
+} zkp_limbs;
+
+#if defined(__x86_64__)
+
+/// p, then -p^-1 mod 2^64.
+static const uint64_t zkp_fp_modulus_and_inverse[5] = {
+    0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL,
+    0x87d20782e4866389ULL};
+/// r, then -r^-1 mod 2^64.
+static const uint64_t zkp_fr_modulus_and_inverse[5] = {
+    0x43e1f593f0000001ULL, 0x2833e84879b97091ULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL,
+    0xc2e1f593efffffffULL};
+
+// CIOS: for each limb b_i, t += a·b_i (multiply row), then t = (t + q·m) / 2^64 with
+// q = t_0·(-m^-1) (reduction row). The five-word accumulator rotates through the
+// registers instead of moving: after a reduction row the low register holds zero and
+// becomes the next row's top word. Low halves of products ride the overflow chain
+// (adox), high halves the carry chain (adcx). Requires a, b < m and m < 2^254, so
+// that every intermediate fits and the result is below 2m.
+#define ZKP_MULTIPLY_ROW(BI, T0, T1, T2, T3, T4) \
+    "movq %[" #BI "], %%rdx\n\t" \
+    "xorl %k[" #T4 "], %k[" #T4 "]\n\t" \
+    "mulxq %[a0], %[lo], %[hi]\n\t" \
+    "adoxq %[lo], %[" #T0 "]\n\t" \
+    "adcxq %[hi], %[" #T1 "]\n\t" \
+    "mulxq %[a1], %[lo], %[hi]\n\t" \
+    "adoxq %[lo], %[" #T1 "]\n\t" \
+    "adcxq %[hi], %[" #T2 "]\n\t" \
+    "mulxq %[a2], %[lo], %[hi]\n\t" \
+    "adoxq %[lo], %[" #T2 "]\n\t" \
+    "adcxq %[hi], %[" #T3 "]\n\t" \
+    "mulxq %[a3], %[lo], %[hi]\n\t" \
+    "adoxq %[lo], %[" #T3 "]\n\t" \
+    "adcxq %[" #T4 "], %[hi]\n\t" \
+    "movl $0, %k[lo]\n\t" \
+    "adoxq %[hi], %[" #T4 "]\n\t"
+
+#define ZKP_REDUCTION_ROW(T0, T1, T2, T3, T4) \
+    "movq %[" #T0 "], %%rdx\n\t" \
+    "imulq 32(%[m]), %%rdx\n\t" \
+    "xorl %k[lo], %k[lo]\n\t" \
+    "mulxq (%[m]), %[lo], %[hi]\n\t" \
+    "adoxq %[lo], %[" #T0 "]\n\t" \
+    "adcxq %[hi], %[" #T1 "]\n\t" \
+    "mulxq 8(%[m]), %[lo], %[hi]\n\t" \
+    "adoxq %[lo], %[" #T1 "]\n\t" \
+    "adcxq %[hi], %[" #T2 "]\n\t" \
+    "mulxq 16(%[m]), %[lo], %[hi]\n\t" \
+    "adoxq %[lo], %[" #T2 "]\n\t" \
+    "adcxq %[hi], %[" #T3 "]\n\t" \
+    "mulxq 24(%[m]), %[lo], %[hi]\n\t" \
+    "adoxq %[lo], %[" #T3 "]\n\t" \
+    "adcxq %[hi], %[" #T4 "]\n\t" \
+    "movl $0, %k[lo]\n\t" \
+    "adoxq %[lo], %[" #T4 "]\n\t"
+
+static inline __attribute__((always_inline)) zkp_limbs
+zkp_montgomery_product(zkp_limbs a, zkp_limbs b, const uint64_t *m) {
+    uint64_t t0, t1, t2, t3, t4, lo, hi;
+    uint64_t a0 = a.l0, a1 = a.l1, a2 = a.l2, a3 = a.l3;
+    __asm__(
+        // The first multiply row starts from zero, so plain add/adc suffice.
+        "movq %[b0], %%rdx\n\t"
+        "mulxq %[a0], %[t0], %[t1]\n\t"
+        "mulxq %[a1], %[lo], %[t2]\n\t"
+        "addq %[lo], %[t1]\n\t"
+        "mulxq %[a2], %[lo], %[t3]\n\t"
+        "adcq %[lo], %[t2]\n\t"
+        "mulxq %[a3], %[lo], %[t4]\n\t"
+        "adcq %[lo], %[t3]\n\t"
+        "adcq $0, %[t4]\n\t"
+        ZKP_REDUCTION_ROW(t0, t1, t2, t3, t4)
+        ZKP_MULTIPLY_ROW(b1, t1, t2, t3, t4, t0)
+        ZKP_REDUCTION_ROW(t1, t2, t3, t4, t0)
+        ZKP_MULTIPLY_ROW(b2, t2, t3, t4, t0, t1)
+        ZKP_REDUCTION_ROW(t2, t3, t4, t0, t1)
+        ZKP_MULTIPLY_ROW(b3, t3, t4, t0, t1, t2)
+        ZKP_REDUCTION_ROW(t3, t4, t0, t1, t2)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+          [lo] "=&r"(lo), [hi] "=&r"(hi)
+        : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3),
+          [b0] "m"(b.l0), [b1] "m"(b.l1), [b2] "m"(b.l2), [b3] "m"(b.l3), [m] "r"(m)
+        : "rdx", "cc");
+    // The result (t4, t0, t1, t2) is below 2m: subtract m unless that borrows.
+    uint64_t r0 = t4, r1 = t0, r2 = t1, r3 = t2;
+    __asm__(
+        "movq %[r0], %[s0]\n\t"
+        "movq %[r1], %[s1]\n\t"
+        "movq %[r2], %[s2]\n\t"
+        "movq %[r3], %[s3]\n\t"
+        "subq (%[m]), %[s0]\n\t"
+        "sbbq 8(%[m]), %[s1]\n\t"
+        "sbbq 16(%[m]), %[s2]\n\t"
+        "sbbq 24(%[m]), %[s3]\n\t"
+        "cmovncq %[s0], %[r0]\n\t"
+        "cmovncq %[s1], %[r1]\n\t"
+        "cmovncq %[s2], %[r2]\n\t"
+        "cmovncq %[s3], %[r3]\n\t"
+        : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3),
+          [s0] "=&r"(t0), [s1] "=&r"(t1), [s2] "=&r"(t2), [s3] "=&r"(t3)
+        : [m] "r"(m)
+        : "cc");
+    zkp_limbs result = {r0, r1, r2, r3};
+    return result;
+}
+
+#undef ZKP_MULTIPLY_ROW
+#undef ZKP_REDUCTION_ROW
+
+/// a·b·2^-256 mod p for a, b < p.
+static inline __attribute__((always_inline)) zkp_limbs zkp_fp_montgomery_product(zkp_limbs a, zkp_limbs b) {
+    return zkp_montgomery_product(a, b, zkp_fp_modulus_and_inverse);
+}
+
+/// a·b·2^-256 mod r for a, b < r.
+static inline __attribute__((always_inline)) zkp_limbs zkp_fr_montgomery_product(zkp_limbs a, zkp_limbs b) {
+    return zkp_montgomery_product(a, b, zkp_fr_modulus_and_inverse);
+}
+
+#endif  // __x86_64__
+
+#endif  // ZKP_BN254_KERNELS_H
