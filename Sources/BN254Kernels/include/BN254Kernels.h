@@ -57,18 +57,18 @@ static const uint64_t zkp_fr_modulus_and_inverse[5] = {
 
 #define ZKP_REDUCTION_ROW(T0, T1, T2, T3, T4) \
     "movq %[" #T0 "], %%rdx\n\t" \
-    "imulq 32(%[m]), %%rdx\n\t" \
+    "imulq %[inverse], %%rdx\n\t" \
     "xorl %k[lo], %k[lo]\n\t" \
-    "mulxq (%[m]), %[lo], %[hi]\n\t" \
+    "mulxq %[m0], %[lo], %[hi]\n\t" \
     "adoxq %[lo], %[" #T0 "]\n\t" \
     "adcxq %[hi], %[" #T1 "]\n\t" \
-    "mulxq 8(%[m]), %[lo], %[hi]\n\t" \
+    "mulxq %[m1], %[lo], %[hi]\n\t" \
     "adoxq %[lo], %[" #T1 "]\n\t" \
     "adcxq %[hi], %[" #T2 "]\n\t" \
-    "mulxq 16(%[m]), %[lo], %[hi]\n\t" \
+    "mulxq %[m2], %[lo], %[hi]\n\t" \
     "adoxq %[lo], %[" #T2 "]\n\t" \
     "adcxq %[hi], %[" #T3 "]\n\t" \
-    "mulxq 24(%[m]), %[lo], %[hi]\n\t" \
+    "mulxq %[m3], %[lo], %[hi]\n\t" \
     "adoxq %[lo], %[" #T3 "]\n\t" \
     "adcxq %[hi], %[" #T4 "]\n\t" \
     "movl $0, %k[lo]\n\t" \
@@ -99,7 +99,8 @@ zkp_montgomery_product(zkp_limbs a, zkp_limbs b, const uint64_t *m) {
         : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
           [lo] "=&r"(lo), [hi] "=&r"(hi)
         : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3),
-          [b0] "m"(b.l0), [b1] "m"(b.l1), [b2] "m"(b.l2), [b3] "m"(b.l3), [m] "r"(m)
+          [b0] "m"(b.l0), [b1] "m"(b.l1), [b2] "m"(b.l2), [b3] "m"(b.l3),
+          [m0] "m"(m[0]), [m1] "m"(m[1]), [m2] "m"(m[2]), [m3] "m"(m[3]), [inverse] "m"(m[4])
         : "rdx", "cc");
     // The result (t4, t0, t1, t2) is below 2m: subtract m unless that borrows.
     uint64_t r0 = t4, r1 = t0, r2 = t1, r3 = t2;
@@ -108,17 +109,17 @@ zkp_montgomery_product(zkp_limbs a, zkp_limbs b, const uint64_t *m) {
         "movq %[r1], %[s1]\n\t"
         "movq %[r2], %[s2]\n\t"
         "movq %[r3], %[s3]\n\t"
-        "subq (%[m]), %[s0]\n\t"
-        "sbbq 8(%[m]), %[s1]\n\t"
-        "sbbq 16(%[m]), %[s2]\n\t"
-        "sbbq 24(%[m]), %[s3]\n\t"
+        "subq %[m0], %[s0]\n\t"
+        "sbbq %[m1], %[s1]\n\t"
+        "sbbq %[m2], %[s2]\n\t"
+        "sbbq %[m3], %[s3]\n\t"
         "cmovncq %[s0], %[r0]\n\t"
         "cmovncq %[s1], %[r1]\n\t"
         "cmovncq %[s2], %[r2]\n\t"
         "cmovncq %[s3], %[r3]\n\t"
         : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3),
           [s0] "=&r"(t0), [s1] "=&r"(t1), [s2] "=&r"(t2), [s3] "=&r"(t3)
-        : [m] "r"(m)
+        : [m0] "m"(m[0]), [m1] "m"(m[1]), [m2] "m"(m[2]), [m3] "m"(m[3])
         : "cc");
     zkp_limbs result = {r0, r1, r2, r3};
     return result;
