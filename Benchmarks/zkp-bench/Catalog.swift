@@ -130,6 +130,32 @@ enum BenchmarkCatalog {
             micro("multi_pairing_4", batch: 20) {
                 for _ in 0..<20 { consume(Pairing.productIsOne(pairs)) }
             },
+            // The pairing's two halves and the tower products they are made of, to see
+            // where the pairing's time goes.
+            micro("miller_loop", batch: 50) {
+                for i in 0..<50 { consume(Pairing.millerLoop([pairs[i & 3]])) }
+            },
+            micro("final_exponentiation", batch: 50) {
+                let loop = Pairing.millerLoop([pairs[0]])
+                for _ in 0..<50 { consume(Pairing.finalExponentiation(loop)) }
+            },
+            micro("fp2_mul", batch: 100_000) {
+                var x = Fp2(a, b)
+                let y = Fp2(b, a)
+                for _ in 0..<100_000 { x = x * y }
+                consume(x)
+            },
+            micro("fp12_mul", batch: 10_000) {
+                let f = Pairing.pairing(pairs[0].0, pairs[0].1)
+                var x = f
+                for _ in 0..<10_000 { x = x * f }
+                consume(x)
+            },
+            micro("fp12_cyclotomic_square", batch: 10_000) {
+                var x = Pairing.pairing(pairs[0].0, pairs[0].1)
+                for _ in 0..<10_000 { x = x.cyclotomicSquared() }
+                consume(x)
+            },
         ]
     }
 

@@ -57,11 +57,15 @@ extension PrimeField {
         Self(montgomery: reduceOnce(lhs.montgomery.addingReportingCarry(rhs.montgomery).sum))
     }
 
+    /// Adds m back under a mask rather than a branch: the borrow is random, and a
+    /// mispredicted branch costs about as much as the subtraction itself.
     @inlinable @inline(__always)
     public static func - (lhs: Self, rhs: Self) -> Self {
         let (difference, borrow) = lhs.montgomery.subtractingReportingBorrow(rhs.montgomery)
-        if !borrow { return Self(montgomery: difference) }
-        return Self(montgomery: difference.addingReportingCarry(modulus).sum)
+        let mask = 0 &- UInt64(borrow ? 1 : 0)
+        let m = modulus
+        let correction = UInt256(m.l0 & mask, m.l1 & mask, m.l2 & mask, m.l3 & mask)
+        return Self(montgomery: difference.addingReportingCarry(correction).sum)
     }
 
     @inlinable @inline(__always)

@@ -95,6 +95,10 @@ struct ExtensionFieldTests {
             let cyclotomic = g.frobenius(2) * g
             #expect(cyclotomic.cyclotomicSquared() == cyclotomic.squared())
             #expect(cyclotomic.cyclotomicPower(12345) == cyclotomic.power(UInt256(12345)))
+            let exponent = rng.next() as UInt64
+            for e in [0, 1, 2, 7, 8, 15, Pairing.bnParameter, UInt64.max, exponent] {
+                #expect(cyclotomic.cyclotomicPower(e) == cyclotomic.power(UInt256(e)), "exponent \(e)")
+            }
         }
     }
 }
