@@ -3,8 +3,9 @@
 // ZKP Network: a Groth16 proving service on BN254.
 //
 // Layering (see README.md): the cryptographic and consensus cores (`BN254`,
-// `Groth16`, `Circuits`, `Raft`) depend on the standard library only, so their
-// tests build in seconds; services and tools sit above them.
+// `Groth16`, `Circuits`, `Raft`) depend on the standard library only (and `BN254` on
+// the header-only assembly multiplication in `BN254Kernels`), so their tests build in
+// seconds; services and tools sit above them.
 
 import Foundation
 import PackageDescription

@@ -2,8 +2,9 @@
 
 Run through scripts/compare-bn254, which builds zkp-bench and provides the venv.
 Prints one JSON object per line: op, n, threads, ours_s, peer, peer_s, ratio
-(ours_s / peer_s; below 1 means we are faster). Times are medians, in seconds
-per operation.
+(ours_s / peer_s; below 1 means we are faster), rounds. Each side is timed `rounds`
+times, alternating with the other, and its fastest median (seconds per operation)
+is reported.
 
 mcl is called through ctypes. For sub-microsecond operations the median time of a
 no-op ctypes call (mclBnFr_isZero) is subtracted, and the line says so
@@ -133,9 +134,10 @@ def mcl_timings(threads, wanted):
         n = 1 << log_n
         points, frs = point_sequence("g1", n), random_frs(n)
         result = G1T()
-        out[f"g1_msm_2^{log_n}_1t"] = (once(lambda: L.mclBnG1_mulVec(ctypes.byref(result), points, frs, n), runs), None)
-        out[f"g1_msm_2^{log_n}"] = (
-            once(lambda: L.mclBnG1_mulVecMT(ctypes.byref(result), points, frs, n, threads), runs), None)
+        time_if_wanted(f"g1_msm_2^{log_n}_1t", lambda: (
+            once(lambda: L.mclBnG1_mulVec(ctypes.byref(result), points, frs, n), runs), None))
+        time_if_wanted(f"g1_msm_2^{log_n}", lambda: (
+            once(lambda: L.mclBnG1_mulVecMT(ctypes.byref(result), points, frs, n, threads), runs), None))
         del points, frs
     if wanted("g2_msm_2^16_1t"):
         n = 1 << 16
@@ -147,33 +149,44 @@ def mcl_timings(threads, wanted):
 
 def main():
     bench = sys.argv[1]
+    arguments = sys.argv[2:]
     # --filter TEXT: only the operations whose name contains TEXT, as zkp-bench takes it.
-    text = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--filter" else None
+    # --rounds N: each operation is timed N times on each side, alternately, and the
+    # fastest median of each side is compared. The host's speed drifts over minutes, so
+    # timing all of ours and then all of mcl's would compare different machines.
+    text = arguments[arguments.index("--filter") + 1] if "--filter" in arguments else None
+    rounds = int(arguments[arguments.index("--rounds") + 1]) if "--rounds" in arguments else 2
     threads = os.cpu_count() or 1
-    ours = {}
-    process = subprocess.run([bench] + (["--filter", text] if text else []), check=True, capture_output=True,
-                             text=True)
-    for line in process.stdout.splitlines():
-        row = json.loads(line)
-        ours[row["name"]] = row
-    peer = {}
+    names = subprocess.run([bench, "--list"] + (["--filter", text] if text else []), check=True,
+                           capture_output=True, text=True).stdout.split()
     # mcl's mulVec keeps its tables on the stack (alloca): large n needs a big stack.
     threading.stack_size(1 << 30)
-    worker = threading.Thread(target=lambda: peer.update(mcl_timings(threads, lambda name: name in ours)))
-    worker.start()
-    worker.join()
-    for name, row in ours.items():
-        default_note = "too fast to time through ctypes" if name == "fp_mul" else "no mcl API for this operation"
-        peer_s, note = peer.get(name, (None, default_note))
+    for name in names:
+        ours, peer, note = [], [], None
+        for _ in range(rounds):
+            process = subprocess.run([bench, "--name", name], check=True, capture_output=True, text=True)
+            ours.append(json.loads(process.stdout.splitlines()[0]))
+            result = {}
+            worker = threading.Thread(target=lambda: result.update(mcl_timings(threads, lambda op: op == name)))
+            worker.start()
+            worker.join()
+            if name in result:
+                peer.append(result[name][0])
+                note = result[name][1]
+        best = min(ours, key=lambda row: row["median_s"])
+        peer_s = min(peer) if peer else None
+        if not peer:
+            note = "too fast to time through ctypes" if name == "fp_mul" else "no mcl API for this operation"
         record = {
             "op": name,
-            "n": row["parameters"].get("n", 1),
-            "threads": row["threads"],
-            "ours_s": row["median_s"],
+            "n": best["parameters"].get("n", 1),
+            "threads": best["threads"],
+            "ours_s": best["median_s"],
             "peer": "mcl 1.61 (mclbn256 1.3.5)" if peer_s is not None else None,
             "peer_s": peer_s,
-            "ratio": row["median_s"] / peer_s if peer_s else None,
-            "git_revision": row["git_revision"],
+            "ratio": best["median_s"] / peer_s if peer_s else None,
+            "rounds": rounds,
+            "git_revision": best["git_revision"],
         }
         if note:
             record["peer_note"] = note

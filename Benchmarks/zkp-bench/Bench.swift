@@ -1,7 +1,7 @@
 import BN254
 import Foundation
 
-/// `zkp-bench [--filter TEXT] [--runs N] [--list]`, or `zkp-bench --r1cs FILE --wtns FILE [--runs N]`
+/// `zkp-bench [--filter TEXT | --name NAME] [--runs N] [--list]`, or `zkp-bench --r1cs FILE --wtns FILE [--runs N]`
 /// for Groth16 on a circom circuit: measures and prints one JSON object per line.
 @main
 struct Bench {
@@ -13,7 +13,11 @@ struct Bench {
             _ = try await Groth16Bench.run(r1csPath: r1cs, wtnsPath: wtns, runs: options.runs, context: context)
             return
         }
-        let selected = BenchmarkCatalog.all.filter { options.filter == nil || $0.name.contains(options.filter!) }
+        let selected = BenchmarkCatalog.all.filter { benchmark in
+            if let name = options.name { return benchmark.name == name }
+            return options.filter.map { benchmark.name.contains($0) } ?? true
+        }
+        if let name = options.name, selected.isEmpty { throw BenchError.usage("no benchmark is named \(name)") }
         if options.list {
             for benchmark in selected { print(benchmark.name) }
             return
@@ -27,6 +31,8 @@ struct Bench {
 
 struct Options {
     var filter: String?
+    /// One benchmark by its exact name (a filter would also select longer names).
+    var name: String?
     var runs: Int?
     var list = false
     var r1cs: String?
@@ -37,6 +43,7 @@ struct Options {
         while let argument = rest.popFirst() {
             switch argument {
             case "--filter": filter = try Options.value(for: argument, &rest)
+            case "--name": name = try Options.value(for: argument, &rest)
             case "--runs":
                 guard let runs = Int(try Options.value(for: argument, &rest)), runs > 0 else {
                     throw BenchError.usage("--runs takes a positive whole number")
@@ -47,7 +54,8 @@ struct Options {
             case "--wtns": wtns = try Options.value(for: argument, &rest)
             default:
                 throw BenchError.usage(
-                    "unknown argument \(argument); use --filter TEXT, --runs N, --list, or --r1cs FILE --wtns FILE")
+                    "unknown argument \(argument); use --filter TEXT, --name NAME, --runs N, --list, or --r1cs FILE --wtns FILE"
+                )
             }
         }
     }
