@@ -157,30 +157,54 @@ public final class LocalRaftCluster: @unchecked Sendable {
 }
 
 /// `count` distinct loopback ports that were free a moment ago.
+///
+/// They are drawn below the kernel's ephemeral range: a port the kernel handed out for
+/// bind(0) and that was then released goes back to the pool from which every outgoing
+/// connection on the machine takes its local port, and one such connection made before
+/// a server binds the port keeps that server from starting (seen when test suites ran in
+/// parallel: the bootstrapping server could not listen and no leader was ever elected).
 public func freeLoopbackPorts(_ count: Int) throws -> [Int] {
+    let ephemeralStart = ephemeralPortRangeStart()
+    let candidates = 10_000..<max(10_001, ephemeralStart)
     var sockets: [Int32] = []
     defer { for socket in sockets { close(socket) } }
     var ports: [Int] = []
-    for _ in 0..<count {
+    var attempts = 0
+    while ports.count < count {
+        attempts += 1
+        guard attempts <= 10_000 else { throw POSIXError(.EADDRINUSE) }
+        let candidate = Int.random(in: candidates)
+        if ports.contains(candidate) { continue }
         #if canImport(Glibc)
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
             let descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
-        sockets.append(descriptor)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(candidate).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(descriptor, generic, length) == 0 && getsockname(descriptor, generic, &length) == 0
-            }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 }
         }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        // Held open until every port is chosen, so the ports are distinct and in use meanwhile.
+        if bound {
+            sockets.append(descriptor)
+            ports.append(candidate)
+        } else {
+            close(descriptor)
+        }
     }
     return ports
+}
+
+/// The first port of the kernel's ephemeral range (32768 when it cannot be read).
+func ephemeralPortRangeStart() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+        let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first,
+        let start = Int(first)
+    else { return 32_768 }
+    return start
 }
