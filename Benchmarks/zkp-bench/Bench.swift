@@ -5,8 +5,17 @@ import Foundation
 /// for Groth16 on a circom circuit: measures and prints one JSON object per line.
 @main
 struct Bench {
-    static func main() async throws {
-        let options = try Options(CommandLine.arguments.dropFirst())
+    static func main() async {
+        do {
+            try await run(Options(CommandLine.arguments.dropFirst()))
+        } catch {
+            // A usage mistake or an unreadable circuit file: say so and exit 2, without a backtrace.
+            FileHandle.standardError.write(Data("zkp-bench: \(error)\n".utf8))
+            exit(2)
+        }
+    }
+
+    static func run(_ options: Options) async throws {
         let context = Context(revision: gitRevision(), threads: ProcessInfo.processInfo.activeProcessorCount)
         if let r1cs = options.r1cs {
             guard let wtns = options.wtns else { throw BenchError.usage("--r1cs needs --wtns") }
@@ -70,7 +79,7 @@ enum BenchError: Error, CustomStringConvertible {
     case usage(String)
     var description: String {
         switch self {
-        case .usage(let message): return "zkp-bench: \(message)"
+        case .usage(let message): return message
         }
     }
 }

@@ -64,8 +64,8 @@ extension JacobianPoint where Curve == G1Curve {
     func multipliedByEndomorphism(_ scalar: UInt256) -> JacobianPoint {
         if isInfinity || scalar.isZero { return .infinity }
         let (k1, k1Negative, k2, k2Negative) = G1Endomorphism.decompose(scalar)
-        return multipliedTwoDimensional(
-            k1, negated: k1Negative, k2, negated: k2Negative, endomorphism: { $0.phi })
+        return multiplied(
+            byParts: [(k1, k1Negative), (k2, k2Negative)], endomorphism: { $0.phi })
     }
 }
 

@@ -26,24 +26,28 @@ extension JacobianPoint {
         return table
     }
 
-    /// ±[k₁]P ± [k₂]φ(P) for an endomorphism φ, by interleaved width-5 wNAF: one run of
-    /// doublings as long as the longer half-size scalar.
+    /// Σ ±[kⱼ]φʲ(P) for an endomorphism φ, by interleaved width-5 wNAF: one run of
+    /// doublings as long as the longest part, the parts' additions sharing it.
     @inlinable
-    func multipliedTwoDimensional(
-        _ k1: UInt256, negated k1Negative: Bool, _ k2: UInt256, negated k2Negative: Bool,
-        endomorphism: (JacobianPoint) -> JacobianPoint
+    func multiplied(
+        byParts parts: [(magnitude: UInt256, negative: Bool)], endomorphism: (JacobianPoint) -> JacobianPoint
     ) -> JacobianPoint {
         let width = 5
-        let digits1 = wnafDigits(k1, width: width)
-        let digits2 = wnafDigits(k2, width: width)
-        let base = oddMultiples(width: width)
-        let table1 = k1Negative ? base.map { -$0 } : base
-        let table2 = base.map { k2Negative ? -endomorphism($0) : endomorphism($0) }
+        let digits = parts.map { wnafDigits($0.magnitude, width: width) }
+        var image = oddMultiples(width: width)  // φʲ of the odd multiples of P
+        var tables: [[JacobianPoint]] = []
+        tables.reserveCapacity(parts.count)
+        for (j, part) in parts.enumerated() {
+            if j > 0 { image = image.map(endomorphism) }
+            tables.append(part.negative ? image.map { -$0 } : image)
+        }
         var result = JacobianPoint.infinity
-        for index in stride(from: max(digits1.count, digits2.count) - 1, through: 0, by: -1) {
+        let length = digits.map(\.count).max() ?? 0
+        for index in stride(from: length - 1, through: 0, by: -1) {
             result = result.doubled()
-            if index < digits1.count { result = result.adding(digit: digits1[index], from: table1) }
-            if index < digits2.count { result = result.adding(digit: digits2[index], from: table2) }
+            for j in 0..<parts.count where index < digits[j].count {
+                result = result.adding(digit: digits[j][index], from: tables[j])
+            }
         }
         return result
     }

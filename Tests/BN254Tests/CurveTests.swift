@@ -114,29 +114,56 @@ struct G2SubgroupTests {
 
 @Suite("G2 endomorphism")
 struct G2EndomorphismTests {
-    @Test("ψ acts on G2 as multiplication by 6x², and ψ-split scalar multiplication is exact")
+    static let lambda = Fr(reducing: G2Endomorphism.eigenvalue)
+
+    /// A signed 128-bit integer as an element of Fr.
+    static func fr(_ value: Int128) -> Fr {
+        let magnitude = value.magnitude
+        let element = Fr(reducing: UInt256(UInt64(truncatingIfNeeded: magnitude), UInt64(magnitude >> 64), 0, 0))
+        return value < 0 ? -element : element
+    }
+
+    @Test("ψ acts on G2 as multiplication by 6x², and the ψ-split scalar multiplication is exact")
     func psiScalarMultiplication() {
         var rng = SeededRandom.forTest("g2 psi")
         let q = G2.generator * Fr.random(using: &rng)
-        #expect(q.psi == q.multiplied(by: G2.psiEigenvalue))
+        #expect(q.psi == q.multiplied(by: G2Endomorphism.eigenvalue))
         #expect(q.psi.isOnCurve)
-        let edges: [Fr] = [.zero, .one, -Fr.one, Fr(reducing: G2.psiEigenvalue), Fr(reducing: G2.psiEigenvalue) - .one]
+        let lambda = Self.lambda
+        let edges: [Fr] = [
+            .zero, .one, Fr(2), -Fr.one, lambda, lambda - .one, -lambda, lambda * lambda, lambda * lambda * lambda,
+            Fr(reducing: UInt256(0, 0, 0, 1 << 62)),
+        ]
         for k in edges + (0..<20).map({ _ in Fr.random(using: &rng) }) {
             #expect(q * k == q.multiplied(by: k.canonical), "k = \(k)")
         }
+        let maximum = UInt256(.max, .max, .max, .max)
+        #expect(q.multipliedInSubgroup(by: maximum) == q.multiplied(by: maximum))
         #expect((G2.infinity * Fr(5)).isInfinity)
     }
 
-    @Test("wide division returns quotient and remainder")
-    func wideDivision() {
-        var rng = SeededRandom.forTest("wide division")
-        for _ in 0..<50 {
-            let n = Fr.random(using: &rng).canonical
-            let d = UInt256(rng.next(), rng.next() >> 1, 0, 0)
-            let (q, r) = n.dividedReportingRemainder(byWide: d)
-            #expect(r < d)
-            // q·d + r = n, checked in Fr (all values are below r).
-            #expect(Fr(reducing: q) * Fr(reducing: d) + Fr(reducing: r) == Fr(reducing: n))
+    @Test("the lattice basis lies in the kernel of λ, and the four-way split is exact and short")
+    func decomposition() {
+        let lambda = Self.lambda
+        // λ is a primitive 12th root of unity modulo r: a root of Φ₁₂(t) = t⁴ − t² + 1.
+        let lambdaSquared = lambda * lambda
+        #expect(lambdaSquared * lambdaSquared - lambdaSquared + .one == .zero)
+        let powers = [Fr.one, lambda, lambdaSquared, lambdaSquared * lambda]
+        for row in G2Endomorphism.basis {
+            #expect(zip(row, powers).reduce(Fr.zero) { $0 + Self.fr($1.0) * $1.1 } == .zero)
+        }
+        var rng = SeededRandom.forTest("g2 gls split")
+        let bound = Int128(1) << 67
+        var scalars: [UInt256] = [
+            .zero, UInt256(1), G2Endomorphism.eigenvalue, Fr.modulus.subtractingReportingBorrow(UInt256(1)).difference,
+            Fr.modulus, UInt256(0, 0, 0, 1 << 63), UInt256(.max, .max, .max, .max),
+        ]
+        scalars += (0..<1000).map { _ in Fr.random(using: &rng).canonical }
+        scalars += (0..<200).map { _ in UInt256(rng.next(), rng.next(), rng.next(), rng.next()) }
+        for k in scalars {
+            let parts = G2Endomorphism.decompose(k)
+            #expect(parts.allSatisfy { $0 > -bound && $0 < bound }, "k = \(k)")
+            #expect(zip(parts, powers).reduce(Fr.zero) { $0 + Self.fr($1.0) * $1.1 } == Fr(reducing: k), "k = \(k)")
         }
     }
 }
