@@ -34,8 +34,33 @@ public enum MSM {
         points: [AffinePoint<Curve>], scalars: [Fr], threads: Int = 1
     ) async -> JacobianPoint<Curve> {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
-        let canonical = scalars.map(\.canonical)
-        return await multiply(points: points, canonicalScalars: canonical, threads: threads)
+        let plan = Plan(count: points.count)
+        let digits = await SignedDigits(scalars, skippingInfinityOf: points, plan: plan, threads: threads)
+        let tasks = max(1, min(threads, plan.windowCount))
+        if tasks == 1 { return combine(sumWindows(0..<plan.windowCount, points: points, digits: digits), plan: plan) }
+        // Windows are handed out one at a time as tasks finish rather than dealt out in
+        // advance: the top window is cheaper than the others, and on a shared machine one
+        // core can run slower than another for seconds, so a fixed split leaves a core idle.
+        let windows = await withTaskGroup(of: (Int, JacobianPoint<Curve>).self) { group in
+            var next = 0
+            func start(_ window: Int) {
+                group.addTask { (window, sumWindows(window..<window + 1, points: points, digits: digits)[0]) }
+            }
+            while next < tasks {
+                start(next)
+                next += 1
+            }
+            var windows = [JacobianPoint<Curve>](repeating: .infinity, count: plan.windowCount)
+            while let (index, sum) = await group.next() {
+                windows[index] = sum
+                if next < plan.windowCount {
+                    start(next)
+                    next += 1
+                }
+            }
+            return windows
+        }
+        return combine(windows, plan: plan)
     }
 
     static func multiplySerialGeneric<Curve: CurveParameters>(
@@ -43,50 +68,21 @@ public enum MSM {
     ) -> JacobianPoint<Curve> {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
         let plan = Plan(count: points.count)
-        let digits = signedDigits(scalars.map(\.canonical), skippingInfinityOf: points, plan: plan)
-        var windows: [JacobianPoint<Curve>] = []
-        points.withUnsafeBufferPointer { points in
-            digits.withUnsafeBufferPointer { digits in
-                let accumulator = BucketAccumulator<Curve>(bucketCount: plan.bucketCount)
-                for window in 0..<plan.windowCount {
-                    windows.append(accumulator.sumWindow(window, points: points, digits: digits, plan: plan))
-                }
-            }
-        }
-        return combine(windows, plan: plan)
+        let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan)
+        return combine(sumWindows(0..<plan.windowCount, points: points, digits: digits), plan: plan)
     }
 
-    /// Σ scalars[i]·points[i] for scalars already in canonical form (each below r).
-    static func multiply<Curve: CurveParameters>(
-        points: [AffinePoint<Curve>], canonicalScalars: [UInt256], threads: Int
-    ) async -> JacobianPoint<Curve> {
-        precondition(points.count == canonicalScalars.count, "MSM needs one scalar per point")
-        let plan = Plan(count: points.count)
-        let digits = signedDigits(canonicalScalars, skippingInfinityOf: points, plan: plan)
-        let tasks = max(1, min(threads, plan.windowCount))
-        let windows = await withTaskGroup(of: [(Int, JacobianPoint<Curve>)].self) { group in
-            for task in 0..<tasks {
-                group.addTask {
-                    var results: [(Int, JacobianPoint<Curve>)] = []
-                    points.withUnsafeBufferPointer { points in
-                        digits.withUnsafeBufferPointer { digits in
-                            let accumulator = BucketAccumulator<Curve>(bucketCount: plan.bucketCount)
-                            for window in stride(from: task, to: plan.windowCount, by: tasks) {
-                                results.append(
-                                    (window, accumulator.sumWindow(window, points: points, digits: digits, plan: plan)))
-                            }
-                        }
-                    }
-                    return results
-                }
+    /// The window sums Σ digit(i)·Pᵢ of the given windows, on the calling thread.
+    static func sumWindows<Curve: CurveParameters>(
+        _ windows: Range<Int>, points: [AffinePoint<Curve>], digits: SignedDigits
+    ) -> [JacobianPoint<Curve>] {
+        let plan = digits.plan
+        let accumulator = BucketAccumulator<Curve>(bucketCount: plan.bucketCount)
+        return points.withUnsafeBufferPointer { points in
+            digits.withDigits { digits in
+                windows.map { accumulator.sumWindow($0, points: points, digits: digits, plan: plan) }
             }
-            var windows = [JacobianPoint<Curve>](repeating: .infinity, count: plan.windowCount)
-            for await results in group {
-                for (index, sum) in results { windows[index] = sum }
-            }
-            return windows
         }
-        return combine(windows, plan: plan)
     }
 
     /// Σ 2^(c·j)·windows[j], by Horner's rule from the top window down.
@@ -100,7 +96,7 @@ public enum MSM {
     }
 
     /// The window size and derived counts for an MSM of `count` points.
-    struct Plan {
+    struct Plan: Sendable {
         let count: Int
         let windowBits: Int
         let windowCount: Int
@@ -129,46 +125,87 @@ public enum MSM {
             return best
         }
     }
+}
 
-    /// The signed digits, with every digit of a point at infinity zero: the bucket code
-    /// then never needs to look at a point before it adds it.
-    static func signedDigits<Curve>(
-        _ scalars: [UInt256], skippingInfinityOf points: [AffinePoint<Curve>], plan: Plan
-    ) -> [Int32] {
-        var digits = signedDigits(scalars, plan: plan)
-        let n = plan.count
-        for (i, point) in points.enumerated() where point.isInfinity {
-            for window in 0..<plan.windowCount { digits[window * n + i] = 0 }
-        }
-        return digits
+/// Signed c-bit digits of every scalar, window-major (digit[window · n + i]), in
+/// [−2^(c−1), 2^(c−1)]: only a window value above half borrows one from the next window.
+/// Every digit of a point at infinity is zero, so the bucket code never needs to look at
+/// a point before it adds it.
+///
+/// A class that owns its storage so that several tasks can fill disjoint ranges of
+/// scalars at once; it is read-only once built.
+final class SignedDigits: @unchecked Sendable {
+    let plan: MSM.Plan
+    private let storage: UnsafeMutablePointer<Int32>
+
+    private init(plan: MSM.Plan) {
+        self.plan = plan
+        storage = .allocate(capacity: max(1, plan.count * plan.windowCount))
     }
 
-    /// Signed c-bit digits of every scalar, window-major: digits[window · n + i].
-    static func signedDigits(_ scalars: [UInt256], plan: Plan) -> [Int32] {
-        let n = scalars.count
+    deinit { storage.deallocate() }
+
+    /// Built on the calling thread.
+    convenience init<Curve>(_ scalars: [Fr], skippingInfinityOf points: [AffinePoint<Curve>], plan: MSM.Plan) {
+        self.init(plan: plan)
+        fill(0..<plan.count, scalars: scalars, points: points)
+    }
+
+    /// Built by up to `threads` tasks, each over its own range of scalars.
+    convenience init<Curve>(
+        _ scalars: [Fr], skippingInfinityOf points: [AffinePoint<Curve>], plan: MSM.Plan, threads: Int
+    ) async {
+        self.init(plan: plan)
+        // Below a few thousand scalars the digits take microseconds: not worth a task.
+        let tasks = max(1, min(threads, plan.count / 4096))
+        if tasks == 1 {
+            fill(0..<plan.count, scalars: scalars, points: points)
+            return
+        }
+        let chunk = (plan.count + tasks - 1) / tasks
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                let range = task * chunk..<min(plan.count, (task + 1) * chunk)
+                group.addTask { self.fill(range, scalars: scalars, points: points) }
+            }
+        }
+    }
+
+    /// The digits of the scalars in `range`.
+    private func fill<Curve>(_ range: Range<Int>, scalars: [Fr], points: [AffinePoint<Curve>]) {
+        let n = plan.count
         let c = plan.windowBits
         let half = Int64(1) << Int64(c - 1)
         let full = Int64(1) << Int64(c)
-        var digits = [Int32](repeating: 0, count: n * plan.windowCount)
-        digits.withUnsafeMutableBufferPointer { digits in
-            for (i, scalar) in scalars.enumerated() {
-                var carry: Int64 = 0
-                for window in 0..<plan.windowCount {
-                    let start = window * c
-                    var digit = carry
-                    if start < 256 { digit += Int64(scalar.bits(from: start, count: min(c, 256 - start))) }
-                    // Digits stay in [−2^(c−1), 2^(c−1)]: only values above half borrow from the next window.
-                    if digit > half {
-                        digit -= full
-                        carry = 1
-                    } else {
-                        carry = 0
-                    }
-                    digits[window * n + i] = Int32(digit)
+        let mask = (UInt64(1) << UInt64(c)) &- 1
+        for i in range {
+            if points[i].isInfinity {
+                for window in 0..<plan.windowCount { storage[window * n + i] = 0 }
+                continue
+            }
+            let scalar = scalars[i].canonical
+            var carry: Int64 = 0
+            for window in 0..<plan.windowCount {
+                let start = window * c
+                var digit = carry
+                if start < 256 {
+                    let limb = start >> 6
+                    let shift = UInt64(start & 63)
+                    var bits = scalar[limb: limb] >> shift
+                    if limb < 3 && Int(shift) + c > 64 { bits |= scalar[limb: limb + 1] << (64 - shift) }
+                    digit += Int64(bits & mask)
                 }
+                // Branch-free: whether a window borrows is as random as the scalar's bits.
+                carry = digit > half ? 1 : 0
+                digit -= carry * full
+                storage[window * n + i] = Int32(digit)
             }
         }
-        return digits
+    }
+
+    /// Calls `body` with every digit, window-major.
+    func withDigits<Result>(_ body: (UnsafeBufferPointer<Int32>) -> Result) -> Result {
+        body(UnsafeBufferPointer(start: storage, count: plan.count * plan.windowCount))
     }
 }
 
