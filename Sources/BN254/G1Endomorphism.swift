@@ -75,3 +75,8 @@ extension AffinePoint where Curve == G1Curve {
         point.jacobian * scalar
     }
 }
+
+extension AffinePoint where Curve == G1Curve {
+    /// φ(P) = (β·x, y).
+    public var phi: AffinePoint { isInfinity ? self : AffinePoint(x: x * G1Endomorphism.beta, y: y) }
+}

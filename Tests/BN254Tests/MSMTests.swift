@@ -16,7 +16,9 @@ struct MSMTests {
         return (points, (0..<count).map { _ in Fr.random(using: &rng) })
     }
 
-    @Test("G1 MSM equals the naive sum for many sizes, serial and parallel", arguments: [0, 1, 2, 3, 31, 32, 100, 700])
+    @Test(
+        "G1 MSM equals the naive sum for many sizes, serial and parallel",
+        arguments: [0, 1, 2, 3, 31, 32, 100, 700, 9000])
     func g1(count: Int) async {
         var rng = SeededRandom.forTest("msm g1 n=\(count)")
         let (points, scalars) = randomInputs(count, generator: G1.generator, using: &rng)
@@ -24,6 +26,11 @@ struct MSMTests {
         #expect(MSM.multiplySerial(points: points, scalars: scalars) == expected)
         #expect(await MSM.multiply(points: points, scalars: scalars, threads: 2) == expected)
         #expect(await MSM.multiply(points: points, scalars: scalars, threads: 5) == expected)
+        // Both strategies, whichever the size picks.
+        for splitting in [false, true] {
+            #expect(MSM.multiplySerial(points: points, scalars: scalars, splitting: splitting) == expected)
+            #expect(await MSM.multiply(points: points, scalars: scalars, threads: 2, splitting: splitting) == expected)
+        }
     }
 
     @Test("G2 MSM equals the naive sum")
@@ -65,40 +72,65 @@ struct MSMTests {
             }
         }
         let expected = naive(points, scalars)
-        #expect(MSM.multiplySerial(points: points, scalars: scalars) == expected)
-        #expect(await MSM.multiply(points: points, scalars: scalars, threads: 2) == expected)
+        for splitting in [false, true] {
+            #expect(MSM.multiplySerial(points: points, scalars: scalars, splitting: splitting) == expected)
+            #expect(await MSM.multiply(points: points, scalars: scalars, threads: 2, splitting: splitting) == expected)
+        }
         // All-zero scalars and a single point with scalar r − 1.
         #expect(await MSM.multiply(points: [p, q], scalars: [.zero, .zero]).isInfinity)
         #expect(await MSM.multiply(points: [p], scalars: [minusOne]) == -p.jacobian)
     }
 
+    /// Σ digit_j · 2^(c·j) for one row, computed in Fr; every digit checked to be in range.
+    static func value(ofRow row: Int, _ digits: [Int32], plan: MSM.Plan) -> Fr {
+        var value = Fr.zero
+        for window in (0..<plan.windowCount).reversed() {
+            value = value * Fr(UInt64(1) << UInt64(plan.windowBits))
+            let digit = digits[window * plan.count + row]
+            #expect(abs(Int(digit)) <= plan.bucketCount)
+            value = value + (digit >= 0 ? Fr(UInt64(digit)) : -Fr(UInt64(-digit)))
+        }
+        return value
+    }
+
+    static let digitScalars: [Fr] = {
+        var rng = SeededRandom.forTest("signed digits")
+        return (0..<40).map { _ in Fr.random(using: &rng) } + [
+            -Fr.one, .zero, .one, Fr(reducing: UInt256(0, 0, 0, 1 << 61)), G1Endomorphism.lambda,
+            -G1Endomorphism.lambda,
+        ]
+    }()
+
     @Test("the window plan covers every scalar bit and keeps digits in range")
     func signedDigitsReconstruct() {
-        var rng = SeededRandom.forTest("signed digits")
         for count in [1, 40, 5000, 1 << 20] {
-            let plan = MSM.Plan(count: count)
-            #expect(plan.windowBits * plan.windowCount >= 255)
+            for bits in [MSM.Plan.fullScalarBits, MSM.Plan.splitScalarBits] {
+                let plan = MSM.Plan(count: count, scalarBits: bits)
+                #expect(plan.windowBits * plan.windowCount >= bits)
+            }
         }
-        let scalars =
-            (0..<4).map { _ in Fr.random(using: &rng) } + [-Fr.one, .zero, Fr(reducing: UInt256(0, 0, 0, 1 << 61))]
+        let scalars = Self.digitScalars
         var points = [AffinePoint<G1Curve>](repeating: G1.generator.affine, count: scalars.count)
         points[1] = .infinity  // its digits must all be zero
-        let plan = MSM.Plan(count: scalars.count)
+        let plan = MSM.Plan(count: scalars.count, scalarBits: MSM.Plan.fullScalarBits)
         let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
         for (i, scalar) in scalars.enumerated() {
-            // Σ digit_j · 2^(c·j) mod r, computed in Fr, gives the scalar back.
-            var value = Fr.zero
-            for window in (0..<plan.windowCount).reversed() {
-                value = value * Fr(UInt64(1) << UInt64(plan.windowBits))
-                let digit = digits[window * scalars.count + i]
-                #expect(abs(Int(digit)) <= plan.bucketCount)
-                value = value + (digit >= 0 ? Fr(UInt64(digit)) : -Fr(UInt64(-digit)))
-            }
-            if i == 1 {
-                #expect(value == .zero)
-                continue
-            }
-            #expect(value == scalar)
+            #expect(Self.value(ofRow: i, digits, plan: plan) == (i == 1 ? .zero : scalar), "scalar \(i)")
+        }
+    }
+
+    @Test("the GLV halves' digits give every scalar back as k₁ + λ·k₂")
+    func splitDigitsReconstruct() {
+        let scalars = Self.digitScalars
+        let n = scalars.count
+        var points = [AffinePoint<G1Curve>](repeating: G1.generator.affine, count: n)
+        points[1] = .infinity  // its digits must all be zero
+        let plan = MSM.Plan(count: 2 * n, scalarBits: MSM.Plan.splitScalarBits)
+        let digits = SignedDigits(splitting: scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
+        for (i, scalar) in scalars.enumerated() {
+            let k1 = Self.value(ofRow: i, digits, plan: plan)
+            let k2 = Self.value(ofRow: n + i, digits, plan: plan)
+            #expect(k1 + G1Endomorphism.lambda * k2 == (i == 1 ? .zero : scalar), "scalar \(i)")
         }
     }
 
@@ -109,11 +141,17 @@ struct MSMTests {
         let scalars = (0..<count).map { _ in Fr.random(using: &rng) }
         var points = [AffinePoint<G1Curve>](repeating: G1.generator.affine, count: count)
         for i in stride(from: 0, to: count, by: 997) { points[i] = .infinity }
-        let plan = MSM.Plan(count: count)
+        let plan = MSM.Plan(count: count, scalarBits: MSM.Plan.fullScalarBits)
         let serial = SignedDigits(scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
+        let splitPlan = MSM.Plan(count: 2 * count, scalarBits: MSM.Plan.splitScalarBits)
+        let splitSerial = SignedDigits(splitting: scalars, skippingInfinityOf: points, plan: splitPlan)
+            .withDigits { Array($0) }
         for threads in [2, 3] {
             let parallel = await SignedDigits(scalars, skippingInfinityOf: points, plan: plan, threads: threads)
             #expect(parallel.withDigits { Array($0) } == serial, "threads = \(threads)")
+            let splitParallel = await SignedDigits(
+                splitting: scalars, skippingInfinityOf: points, plan: splitPlan, threads: threads)
+            #expect(splitParallel.withDigits { Array($0) } == splitSerial, "threads = \(threads)")
         }
     }
 }
