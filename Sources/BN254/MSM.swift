@@ -50,7 +50,7 @@ public enum MSM {
         if !splitting { return multiplySerialGeneric(points: points, scalars: scalars) }
         let plan = Plan(count: 2 * points.count, scalarBits: Plan.splitScalarBits)
         let digits = SignedDigits(splitting: scalars, skippingInfinityOf: points, plan: plan)
-        return combine(sumWindows(0..<plan.windowCount, points: points + points.map(\.phi), digits: digits), plan: plan)
+        return sumSerial(points: points + points.map(\.phi), digits: digits)
     }
 
     /// Σ scalars[i]·points[i] in G2 on the calling thread.
@@ -64,7 +64,7 @@ public enum MSM {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
         let plan = Plan(count: points.count, scalarBits: Plan.fullScalarBits)
         let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan)
-        return combine(sumWindows(0..<plan.windowCount, points: points, digits: digits), plan: plan)
+        return sumSerial(points: points, digits: digits)
     }
 
     // The public entry points are concrete so that the generic code below is specialised
@@ -76,25 +76,25 @@ public enum MSM {
         points: [AffinePoint<Curve>], digits: SignedDigits, threads: Int
     ) async -> JacobianPoint<Curve> {
         let plan = digits.plan
-        let tasks = max(1, min(threads, plan.windowCount))
-        if tasks == 1 { return combine(sumWindows(0..<plan.windowCount, points: points, digits: digits), plan: plan) }
-        // Windows are handed out one at a time as tasks finish rather than dealt out in
+        let groups = plan.windowGroups(tasks: threads)
+        if threads <= 1 || groups.count == 1 { return sumSerial(points: points, digits: digits) }
+        // Groups are handed out one at a time as tasks finish rather than dealt out in
         // advance: the top window is cheaper than the others, and on a shared machine one
         // core can run slower than another for seconds, so a fixed split leaves a core idle.
-        let windows = await withTaskGroup(of: (Int, JacobianPoint<Curve>).self) { group in
+        let windows = await withTaskGroup(of: (Range<Int>, [JacobianPoint<Curve>]).self) { taskGroup in
             var next = 0
-            func start(_ window: Int) {
-                group.addTask { (window, sumWindows(window..<window + 1, points: points, digits: digits)[0]) }
+            func start(_ windows: Range<Int>) {
+                taskGroup.addTask { (windows, sumWindows(windows, points: points, digits: digits)) }
             }
-            while next < tasks {
-                start(next)
+            while next < min(threads, groups.count) {
+                start(groups[next])
                 next += 1
             }
             var windows = [JacobianPoint<Curve>](repeating: .infinity, count: plan.windowCount)
-            while let (index, sum) = await group.next() {
-                windows[index] = sum
-                if next < plan.windowCount {
-                    start(next)
+            while let (range, sums) = await taskGroup.next() {
+                for (window, sum) in zip(range, sums) { windows[window] = sum }
+                if next < groups.count {
+                    start(groups[next])
                     next += 1
                 }
             }
@@ -103,16 +103,25 @@ public enum MSM {
         return combine(windows, plan: plan)
     }
 
-    /// The window sums Σ digit(i)·Pᵢ of the given windows, on the calling thread.
+    /// Σ digit(i)·points[i] over all windows, on the calling thread.
+    static func sumSerial<Curve: CurveParameters>(points: [AffinePoint<Curve>], digits: SignedDigits)
+        -> JacobianPoint<Curve>
+    {
+        let groups = digits.plan.windowGroups(tasks: 1)
+        return combine(groups.flatMap { sumWindows($0, points: points, digits: digits) }, plan: digits.plan)
+    }
+
+    /// The window sums Σ digit(i)·Pᵢ of a group of windows, accumulated together on the
+    /// calling thread.
     static func sumWindows<Curve: CurveParameters>(
         _ windows: Range<Int>, points: [AffinePoint<Curve>], digits: SignedDigits
     ) -> [JacobianPoint<Curve>] {
         let plan = digits.plan
         precondition(points.count == plan.count, "one digit row per point")
-        let accumulator = BucketAccumulator<Curve>(bucketCount: plan.bucketCount)
+        let accumulator = BucketAccumulator<Curve>(bucketCount: plan.bucketCount * windows.count)
         return points.withUnsafeBufferPointer { points in
             digits.withDigits { digits in
-                windows.map { accumulator.sumWindow($0, points: points, digits: digits, plan: plan) }
+                accumulator.sumWindows(windows, points: points, digits: digits, plan: plan)
             }
         }
     }
@@ -143,6 +152,18 @@ public enum MSM {
             self.count = count
             windowBits = Plan.bestWindowBits(count, scalarBits: scalarBits)
             windowCount = (scalarBits + windowBits - 1) / windowBits
+        }
+
+        /// The windows split into consecutive groups that are accumulated together, in one
+        /// set of buckets. With few buckets per window, one window alone would allow only
+        /// small batches (collisions grow with the batch), and each batch pays a field
+        /// inversion of some 400 products: at 4,860 points and 512 buckets a batch of 64
+        /// doubled the cost of an addition. A group of windows shares its batches, so they
+        /// grow with the group's buckets. Groups stop at 4,096 buckets (256 KiB, well inside
+        /// L2), and there are at least two per task so that finishing tasks can balance.
+        func windowGroups(tasks: Int) -> [Range<Int>] {
+            let perGroup = max(1, min(4096 / bucketCount, windowCount / (2 * max(1, tasks))))
+            return stride(from: 0, to: windowCount, by: perGroup).map { $0..<min(windowCount, $0 + perGroup) }
         }
 
         /// The c minimising the estimated cost.
@@ -368,9 +389,9 @@ final class BucketAccumulator<Curve: CurveParameters> {
         overflow = .allocate(capacity: bucketCount)
         // Large enough to amortise the inversion, small next to the bucket count to keep
         // collisions rare, and small enough that a batch's buckets stay in L2 until used.
-        // Below 64 the inversion (about 200 multiplications) outweighs the collisions a
-        // larger batch brings when there are few buckets: at 4,860 constraints a floor of
-        // 64 instead of 16 proved 10–15% faster on one thread.
+        // Below 64 the inversion (about 400 multiplications) outweighs the collisions a
+        // larger batch brings when there are few buckets; window groups (`windowGroups`)
+        // keep the bucket count, and so the batch, large for small MSMs.
         batchCapacity = max(64, min(2048, bucketCount / 8))
         batchBuckets = .allocate(capacity: batchCapacity)
         batchEntries = .allocate(capacity: batchCapacity)
@@ -388,26 +409,38 @@ final class BucketAccumulator<Curve: CurveParameters> {
         prefixProducts.deallocate()
     }
 
-    /// Σ digit(i)·Pᵢ for one window. Digits of points at infinity must be zero.
-    func sumWindow(
-        _ window: Int, points: UnsafeBufferPointer<AffinePoint<Curve>>, digits: UnsafeBufferPointer<Int32>,
+    /// Σ digit(i)·Pᵢ for each window of a group; window j of the group uses buckets
+    /// j·(buckets per window) onwards. Digits of points at infinity must be zero.
+    func sumWindows(
+        _ windows: Range<Int>, points: UnsafeBufferPointer<AffinePoint<Curve>>, digits: UnsafeBufferPointer<Int32>,
         plan: MSM.Plan
-    ) -> JacobianPoint<Curve> {
-        occupancy.update(repeating: BucketOccupancy.empty, count: bucketCount)
-        let base = window * plan.count
-        for i in 0..<plan.count {
-            let digit = digits[base + i]
-            if digit == 0 { continue }
-            // Signs are random, so a branch on them would be mispredicted half the time.
-            let signMask = digit >> 31
-            let magnitude = Int((digit ^ signMask) &- signMask)
-            accumulate(entry: i << 1 | Int(signMask & 1), into: magnitude - 1, points: points)
+    ) -> [JacobianPoint<Curve>] {
+        let perWindow = plan.bucketCount
+        precondition(windows.count * perWindow <= bucketCount, "too few buckets for the group")
+        occupancy.update(repeating: BucketOccupancy.empty, count: windows.count * perWindow)
+        let n = plan.count
+        for i in 0..<n {
+            var bucketBase = 0
+            for window in windows {
+                let digit = digits[window * n + i]
+                if digit != 0 {
+                    // Signs are random, so a branch on them would be mispredicted half the time.
+                    let signMask = digit >> 31
+                    let magnitude = Int((digit ^ signMask) &- signMask)
+                    accumulate(entry: i << 1 | Int(signMask & 1), into: bucketBase + magnitude - 1, points: points)
+                }
+                bucketBase += perWindow
+            }
         }
         flush(points: points)
-        // Σ k·B_k as a running sum from the top bucket down.
+        return (0..<windows.count).map { reduce(buckets: $0 * perWindow..<($0 + 1) * perWindow) }
+    }
+
+    /// Σ (k + 1)·B_k over one window's buckets, as a running sum from the top bucket down.
+    func reduce(buckets range: Range<Int>) -> JacobianPoint<Curve> {
         var running = JacobianPoint<Curve>.infinity
         var total = JacobianPoint<Curve>.infinity
-        for k in stride(from: bucketCount - 1, through: 0, by: -1) {
+        for k in range.reversed() {
             let state = occupancy[k]
             if state & BucketOccupancy.stateMask != BucketOccupancy.empty {
                 running = running + AffinePoint(x: buckets[k].x, y: buckets[k].y)

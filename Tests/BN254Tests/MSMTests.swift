@@ -119,6 +119,20 @@ struct MSMTests {
         }
     }
 
+    @Test("window groups cover every window once, in order, within the bucket limit")
+    func windowGroups() {
+        for count in [1, 40, 700, 4860, 9720, 1 << 16, 1 << 21] {
+            for bits in [MSM.Plan.fullScalarBits, MSM.Plan.splitScalarBits] {
+                let plan = MSM.Plan(count: count, scalarBits: bits)
+                for tasks in [1, 2, 3, 8] {
+                    let groups = plan.windowGroups(tasks: tasks)
+                    #expect(groups.flatMap { Array($0) } == Array(0..<plan.windowCount))
+                    #expect(groups.allSatisfy { !$0.isEmpty && ($0.count == 1 || $0.count * plan.bucketCount <= 4096) })
+                }
+            }
+        }
+    }
+
     @Test("the GLV halves' digits give every scalar back as k₁ + λ·k₂")
     func splitDigitsReconstruct() {
         let scalars = Self.digitScalars
