@@ -113,9 +113,9 @@ public enum Groth16 {
             r1cs: r1cs, verifyingKey: verifyingKey)
     }
 
-    /// A·B − C of the witness at the odd points ω₂ₙ^(2i+1), the values the `h` points weigh.
-    /// Throws for the first constraint the witness violates.
-    static func quotientEvaluations(_ key: ProvingKey, witness: [Fr], threads: Int) async throws(Groth16Error) -> [Fr] {
+    /// The witness's A, B and C row values on the domain (the public wires' rows of A
+    /// included). Throws for the first constraint the witness violates.
+    static func rowEvaluations(_ key: ProvingKey, witness: [Fr]) throws(Groth16Error) -> (a: [Fr], b: [Fr], c: [Fr]) {
         let r1cs = key.r1cs
         let n = key.domainSize
         var aValues = [Fr](repeating: .zero, count: n)
@@ -133,6 +133,15 @@ public enum Groth16 {
         }
         if let violated { throw .unsatisfied(constraint: violated) }
         for wire in 0...r1cs.publicCount { aValues[r1cs.constraintCount + wire] = witness[wire] }
+        return (aValues, bValues, cValues)
+    }
+
+    /// A·B − C at the odd points ω₂ₙ^(2i+1), the values the `h` points weigh, from the row
+    /// values on the domain.
+    static func quotientEvaluations(
+        _ rows: (a: [Fr], b: [Fr], c: [Fr]), domainSize n: Int, threads: Int
+    ) async throws(Groth16Error) -> [Fr] {
+        var (aValues, bValues, cValues) = rows
         let domain = try domain(size: n)
         let shift = try self.domain(size: 2 * n).generator
         // Evaluations on the domain → coefficients → evaluations on the odd coset.
@@ -157,13 +166,32 @@ public enum Groth16 {
         _ key: ProvingKey, witness: [Fr], threads: Int = 1, using generator: inout some RandomNumberGenerator
     ) async throws(Groth16Error) -> Proof {
         try key.r1cs.checkShape(of: witness)
-        let quotient = try await quotientEvaluations(key, witness: witness, threads: threads)
+        let rows = try rowEvaluations(key, witness: witness)
         let privateWitness = Array(witness[(key.publicCount + 1)...])
-        let aSum = await MSM.multiply(points: key.a, scalars: witness, threads: threads)
-        let b1Sum = await MSM.multiply(points: key.b1, scalars: witness, threads: threads)
-        let b2Sum = await MSM.multiply(points: key.b2, scalars: witness, threads: threads)
-        let cSum = await MSM.multiply(points: key.c, scalars: privateWitness, threads: threads)
-        let hSum = await MSM.multiply(points: key.h, scalars: quotient, threads: threads)
+        let sums: (a: G1, b1: G1, b2: G2, c: G1, h: G1)
+        if threads <= 1 {
+            // One at a time: the least memory held at once.
+            let quotient = try await quotientEvaluations(rows, domainSize: key.domainSize, threads: 1)
+            sums = (
+                await MSM.multiply(points: key.a, scalars: witness),
+                await MSM.multiply(points: key.b1, scalars: witness),
+                await MSM.multiply(points: key.b2, scalars: witness),
+                await MSM.multiply(points: key.c, scalars: privateWitness),
+                await MSM.multiply(points: key.h, scalars: quotient)
+            )
+        } else {
+            // The four MSMs that need only the witness run while the quotient is computed,
+            // and all of them share the threads: each MSM alone leaves cores idle at its
+            // start and end, and the G2 one is several times longer than the others.
+            async let aSum = MSM.multiply(points: key.a, scalars: witness, threads: threads)
+            async let b1Sum = MSM.multiply(points: key.b1, scalars: witness, threads: threads)
+            async let b2Sum = MSM.multiply(points: key.b2, scalars: witness, threads: threads)
+            async let cSum = MSM.multiply(points: key.c, scalars: privateWitness, threads: threads)
+            let quotient = try await quotientEvaluations(rows, domainSize: key.domainSize, threads: threads)
+            let hSum = await MSM.multiply(points: key.h, scalars: quotient, threads: threads)
+            sums = (await aSum, await b1Sum, await b2Sum, await cSum, hSum)
+        }
+        let (aSum, b1Sum, b2Sum, cSum, hSum) = sums
 
         let r = Fr.random(using: &generator)
         let s = Fr.random(using: &generator)
