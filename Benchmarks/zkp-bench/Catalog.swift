@@ -83,6 +83,7 @@ enum BenchmarkCatalog {
         // Computed here, once, so that the timed loops below hold only the operation timed.
         let loop = Pairing.millerLoop([pairs[0]])
         let gt = Pairing.finalExponentiation(loop)
+        let preparedPairs = pairs.map { ($0.0, G2Prepared($0.1)) }
         return [
             micro("fp_mul", batch: 1_000_000) {
                 var x = a
@@ -137,6 +138,17 @@ enum BenchmarkCatalog {
             // where the pairing's time goes.
             micro("miller_loop", batch: 50) {
                 for i in 0..<50 { consume(Pairing.millerLoop([pairs[i & 3]])) }
+            },
+            // What a batch verification pays for each proof's B beyond its share of the
+            // Miller loop: the subgroup check and the line preparation.
+            micro("g2_subgroup_check", batch: 200) {
+                for i in 0..<200 { consume(pairs[i & 3].1.isInSubgroup) }
+            },
+            micro("g2_line_preparation", batch: 200) {
+                for i in 0..<200 { consume(G2Prepared(pairs[i & 3].1)) }
+            },
+            micro("miller_loop_prepared_4", batch: 20) {
+                for _ in 0..<20 { consume(Pairing.millerLoop(prepared: preparedPairs)) }
             },
             micro("final_exponentiation", batch: 50) {
                 for _ in 0..<50 { consume(Pairing.finalExponentiation(loop)) }
