@@ -80,3 +80,12 @@ extension AffinePoint where Curve == G1Curve {
     /// φ(P) = (β·x, y).
     public var phi: AffinePoint { isInfinity ? self : AffinePoint(x: x * G1Endomorphism.beta, y: y) }
 }
+
+extension JacobianPoint where Curve == G1Curve {
+    /// [a + b·λ]P for 64-bit a and b: a scalar from a set of 2^128 distinct values (the
+    /// lattice of the GLV split has no non-zero vector this short) for half the doublings
+    /// of a 128-bit scalar. Batch verification draws its random weights this way.
+    public func multiplied(low a: UInt64, high b: UInt64) -> JacobianPoint {
+        multiplied(byParts: [(UInt256(a), false), (UInt256(b), false)], endomorphism: { $0.phi })
+    }
+}

@@ -76,8 +76,8 @@ extension Groth16 {
     }
 
     /// Whether every proof in the batch is valid, with one multi-pairing: each equation is
-    /// weighed by a fresh random 128-bit ρₖ, so that a bad proof passes only with
-    /// probability about 2^−128. k proofs cost k + 3 Miller loops and one final exponentiation.
+    /// weighed by a fresh random ρₖ drawn from 2^128 values, so that a bad proof passes
+    /// only with probability about 2^−128. k proofs cost k + 3 Miller loops and one final exponentiation.
     public static func batchVerify(
         _ key: VerifyingKey, _ batch: [(publicInputs: [Fr], proof: Proof)],
         using generator: inout some RandomNumberGenerator
@@ -105,11 +105,15 @@ extension Groth16 {
             try checkPublicInputs(key, item.publicInputs)
             try item.proof.validate()
         }
+        // ρ = a + b·λ with random 64-bit a and b (not both zero): 2^128 distinct values, and
+        // ρ·A then takes half the doublings of a 128-bit scalar through the GLV endomorphism.
+        var halves: [(low: UInt64, high: UInt64)] = []
         var weights: [Fr] = []
         for _ in batch {
-            var weight = Fr.zero
-            while weight.isZero { weight = Fr(reducing: UInt256(generator.next(), generator.next(), 0, 0)) }
-            weights.append(weight)
+            var (low, high) = (UInt64(0), UInt64(0))
+            while low == 0 && high == 0 { (low, high) = (generator.next(), generator.next()) }
+            halves.append((low, high))
+            weights.append(Fr(low) + Fr(high) * G1Endomorphism.lambda)
         }
         // Σρₖ·IC(xₖ) = (Σρₖ)·IC₀ + Σⱼ (Σₖ ρₖ·xₖⱼ)·ICⱼ: one MSM over the IC points.
         var icScalars = [Fr](repeating: .zero, count: key.ic.count)
@@ -120,7 +124,9 @@ extension Groth16 {
         let statement = await MSM.multiply(points: key.ic, scalars: icScalars)
         let cSum = await MSM.multiply(points: batch.map(\.proof.c), scalars: weights)
         let alphaSum = key.alpha1 * icScalars[0]
-        let weightedA = zip(weights, batch).map { weight, item in -(item.proof.a * weight) }
+        let weightedA = zip(halves, batch).map { weight, item in
+            -item.proof.a.jacobian.multiplied(low: weight.low, high: weight.high)
+        }
         let affine = G1.batchAffine(weightedA + [alphaSum, statement, cSum])
         var pairs: [(G1Affine, G2Prepared)] = []
         for (index, item) in batch.enumerated() { pairs.append((affine[index], G2Prepared(item.proof.b))) }

@@ -204,6 +204,16 @@ struct G1EndomorphismTests {
         }
     }
 
+    @Test("[a + b·λ]P from two 64-bit halves equals the multiplication by that scalar")
+    func halvesScalarMultiplication() {
+        var rng = SeededRandom.forTest("g1 halves mul")
+        let p = G1.generator * Fr.random(using: &rng)
+        let edges: [(UInt64, UInt64)] = [(0, 0), (1, 0), (0, 1), (.max, .max), (.max, 0), (0, .max)]
+        for (a, b) in edges + (0..<30).map({ _ in (rng.next(), rng.next()) }) {
+            #expect(p.multiplied(low: a, high: b) == p * (Fr(a) + Fr(b) * G1Endomorphism.lambda), "a = \(a), b = \(b)")
+        }
+    }
+
     @Test("GLV scalar multiplication equals the plain double-and-add")
     func glvScalarMultiplication() {
         var rng = SeededRandom.forTest("g1 glv mul")
