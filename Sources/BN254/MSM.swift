@@ -18,25 +18,13 @@ public enum MSM {
 
     /// Σ scalars[i]·points[i] in G1, with or without the GLV split.
     static func multiply(points: [G1Affine], scalars: [Fr], threads: Int, splitting: Bool) async -> G1 {
-        precondition(points.count == scalars.count, "MSM needs one scalar per point")
-        if !splitting { return await multiplyGeneric(points: points, scalars: scalars, threads: threads) }
-        let plan = Plan(count: 2 * points.count, scalarBits: Plan.splitScalarBits)
-        let digits = await SignedDigits(splitting: scalars, skippingInfinityOf: points, plan: plan, threads: threads)
-        return await sum(points: points + points.map(\.phi), digits: digits, threads: threads)
+        await multiplyGeneric(
+            points: points, images: splitting ? points.map(\.phi) : nil, scalars: scalars, threads: threads)
     }
 
     /// Σ scalars[i]·points[i] in G2 over `threads` tasks (the caller knows the machine).
     public static func multiply(points: [G2Affine], scalars: [Fr], threads: Int = 1) async -> G2 {
-        await multiplyGeneric(points: points, scalars: scalars, threads: threads)
-    }
-
-    static func multiplyGeneric<Curve: CurveParameters>(
-        points: [AffinePoint<Curve>], scalars: [Fr], threads: Int
-    ) async -> JacobianPoint<Curve> {
-        precondition(points.count == scalars.count, "MSM needs one scalar per point")
-        let plan = Plan(count: points.count, scalarBits: Plan.fullScalarBits)
-        let digits = await SignedDigits(scalars, skippingInfinityOf: points, plan: plan, threads: threads)
-        return await sum(points: points, digits: digits, threads: threads)
+        await multiplyGeneric(points: points, images: nil, scalars: scalars, threads: threads)
     }
 
     /// Σ scalars[i]·points[i] in G1 on the calling thread.
@@ -46,25 +34,32 @@ public enum MSM {
 
     /// Σ scalars[i]·points[i] in G1 on the calling thread, with or without the GLV split.
     static func multiplySerial(points: [G1Affine], scalars: [Fr], splitting: Bool) -> G1 {
-        precondition(points.count == scalars.count, "MSM needs one scalar per point")
-        if !splitting { return multiplySerialGeneric(points: points, scalars: scalars) }
-        let plan = Plan(count: 2 * points.count, scalarBits: Plan.splitScalarBits)
-        let digits = SignedDigits(splitting: scalars, skippingInfinityOf: points, plan: plan)
-        return sumSerial(points: points + points.map(\.phi), digits: digits)
+        multiplySerialGeneric(points: points, images: splitting ? points.map(\.phi) : nil, scalars: scalars)
     }
 
     /// Σ scalars[i]·points[i] in G2 on the calling thread.
     public static func multiplySerial(points: [G2Affine], scalars: [Fr]) -> G2 {
-        multiplySerialGeneric(points: points, scalars: scalars)
+        multiplySerialGeneric(points: points, images: nil, scalars: scalars)
     }
 
+    /// Σ scalars[i]·points[i]; with `images` (φ of every point) each scalar is split by GLV.
+    static func multiplyGeneric<Curve: CurveParameters>(
+        points: [AffinePoint<Curve>], images: [AffinePoint<Curve>]?, scalars: [Fr], threads: Int
+    ) async -> JacobianPoint<Curve> {
+        precondition(points.count == scalars.count, "MSM needs one scalar per point")
+        let plan = Plan(scalarCount: scalars.count, splitting: images != nil)
+        let digits = await SignedDigits(scalars, skippingInfinityOf: points, plan: plan, threads: threads)
+        return await sum(points: images.map { points + $0 } ?? points, digits: digits, threads: threads)
+    }
+
+    /// The same on the calling thread.
     static func multiplySerialGeneric<Curve: CurveParameters>(
-        points: [AffinePoint<Curve>], scalars: [Fr]
+        points: [AffinePoint<Curve>], images: [AffinePoint<Curve>]?, scalars: [Fr]
     ) -> JacobianPoint<Curve> {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
-        let plan = Plan(count: points.count, scalarBits: Plan.fullScalarBits)
+        let plan = Plan(scalarCount: scalars.count, splitting: images != nil)
         let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan)
-        return sumSerial(points: points, digits: digits)
+        return sumSerial(points: images.map { points + $0 } ?? points, digits: digits)
     }
 
     // The public entry points are concrete so that the generic code below is specialised
@@ -143,13 +138,18 @@ public enum MSM {
         /// GLV halves below 2^128 in magnitude, with a bit to spare for the carry.
         static let splitScalarBits = 129
 
+        /// Whether each scalar is split by GLV into two rows of digits, for Pᵢ and φ(Pᵢ).
+        let splitting: Bool
+        /// The rows of digits, one per point the buckets add (twice the scalars when split).
         let count: Int
         let windowBits: Int
         let windowCount: Int
         var bucketCount: Int { 1 << (windowBits - 1) }
 
-        init(count: Int, scalarBits: Int) {
-            self.count = count
+        init(scalarCount: Int, splitting: Bool) {
+            self.splitting = splitting
+            count = splitting ? 2 * scalarCount : scalarCount
+            let scalarBits = splitting ? Plan.splitScalarBits : Plan.fullScalarBits
             windowBits = Plan.bestWindowBits(count, scalarBits: scalarBits)
             windowCount = (scalarBits + windowBits - 1) / windowBits
         }
@@ -221,77 +221,49 @@ final class SignedDigits: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
-    /// One row of digits per scalar, built on the calling thread.
+    /// Built on the calling thread.
     convenience init<Curve>(_ scalars: [Fr], skippingInfinityOf points: [AffinePoint<Curve>], plan: MSM.Plan) {
-        precondition(plan.count == scalars.count, "one row per scalar")
         self.init(plan: plan)
         fill(0..<scalars.count, scalars: scalars, points: points)
     }
 
-    /// One row of digits per scalar, built by up to `threads` tasks.
+    /// Built by up to `threads` tasks, each over its own range of scalars.
     convenience init<Curve>(
         _ scalars: [Fr], skippingInfinityOf points: [AffinePoint<Curve>], plan: MSM.Plan, threads: Int
     ) async {
-        precondition(plan.count == scalars.count, "one row per scalar")
         self.init(plan: plan)
-        await inParallel(scalars.count, threads: threads) { self.fill($0, scalars: scalars, points: points) }
-    }
-
-    /// Rows i and n + i for the GLV halves of scalar i (the digits of k₁ for Pᵢ and of k₂
-    /// for φ(Pᵢ)), built on the calling thread.
-    convenience init(splitting scalars: [Fr], skippingInfinityOf points: [G1Affine], plan: MSM.Plan) {
-        precondition(plan.count == 2 * scalars.count, "two rows per scalar")
-        self.init(plan: plan)
-        fillSplit(0..<scalars.count, scalars: scalars, points: points)
-    }
-
-    /// Rows i and n + i for the GLV halves of scalar i, built by up to `threads` tasks.
-    convenience init(splitting scalars: [Fr], skippingInfinityOf points: [G1Affine], plan: MSM.Plan, threads: Int)
-        async
-    {
-        precondition(plan.count == 2 * scalars.count, "two rows per scalar")
-        self.init(plan: plan)
-        await inParallel(scalars.count, threads: threads) { self.fillSplit($0, scalars: scalars, points: points) }
-    }
-
-    /// Runs `body` over consecutive ranges of 0..<count, one task each.
-    private func inParallel(_ count: Int, threads: Int, _ body: @escaping @Sendable (Range<Int>) -> Void) async {
         // Below a few thousand scalars the digits take microseconds: not worth a task.
+        let count = scalars.count
         let tasks = max(1, min(threads, count / 4096))
         if tasks == 1 {
-            body(0..<count)
+            fill(0..<count, scalars: scalars, points: points)
             return
         }
         let chunk = (count + tasks - 1) / tasks
         await withTaskGroup(of: Void.self) { group in
             for task in 0..<tasks {
                 let range = task * chunk..<min(count, (task + 1) * chunk)
-                group.addTask { body(range) }
+                group.addTask { self.fill(range, scalars: scalars, points: points) }
             }
         }
     }
 
+    /// The rows of the scalars in `range`: row i, or rows i and n + i (the digits of k₁
+    /// for Pᵢ and of k₂ for φ(Pᵢ)) when the plan splits.
     private func fill<Curve>(_ range: Range<Int>, scalars: [Fr], points: [AffinePoint<Curve>]) {
+        let n = scalars.count
+        precondition(plan.count == (plan.splitting ? 2 * n : n), "the plan is for another number of scalars")
         for i in range {
             if points[i].isInfinity {
                 writeZeros(row: i)
+                if plan.splitting { writeZeros(row: n + i) }
+            } else if plan.splitting {
+                let (k1, k1Negative, k2, k2Negative) = G1Endomorphism.decompose(scalars[i].canonical)
+                write(k1, negated: k1Negative, row: i)
+                write(k2, negated: k2Negative, row: n + i)
             } else {
                 write(scalars[i].canonical, negated: false, row: i)
             }
-        }
-    }
-
-    private func fillSplit(_ range: Range<Int>, scalars: [Fr], points: [G1Affine]) {
-        let n = scalars.count
-        for i in range {
-            if points[i].isInfinity {
-                writeZeros(row: i)
-                writeZeros(row: n + i)
-                continue
-            }
-            let (k1, k1Negative, k2, k2Negative) = G1Endomorphism.decompose(scalars[i].canonical)
-            write(k1, negated: k1Negative, row: i)
-            write(k2, negated: k2Negative, row: n + i)
         }
     }
 
@@ -306,20 +278,13 @@ final class SignedDigits: @unchecked Sendable {
         let c = plan.windowBits
         let half = Int64(1) << Int64(c - 1)
         let full = Int64(1) << Int64(c)
-        let mask = (UInt64(1) << UInt64(c)) &- 1
         // Negating every digit negates the value; it costs no branch on the data.
         let sign: Int64 = negated ? -1 : 1
         var carry: Int64 = 0
         for window in 0..<plan.windowCount {
             let start = window * c
             var digit = carry
-            if start < 256 {
-                let limb = start >> 6
-                let shift = UInt64(start & 63)
-                var bits = magnitude[limb: limb] >> shift
-                if limb < 3 && Int(shift) + c > 64 { bits |= magnitude[limb: limb + 1] << (64 - shift) }
-                digit += Int64(bits & mask)
-            }
+            if start < 256 { digit += Int64(magnitude.bits(from: start, count: min(c, 256 - start))) }
             // Branch-free: whether a window borrows is as random as the scalar's bits.
             carry = digit > half ? 1 : 0
             digit -= carry * full

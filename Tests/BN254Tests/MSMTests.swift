@@ -104,15 +104,16 @@ struct MSMTests {
     @Test("the window plan covers every scalar bit and keeps digits in range")
     func signedDigitsReconstruct() {
         for count in [1, 40, 5000, 1 << 20] {
-            for bits in [MSM.Plan.fullScalarBits, MSM.Plan.splitScalarBits] {
-                let plan = MSM.Plan(count: count, scalarBits: bits)
+            for splitting in [false, true] {
+                let plan = MSM.Plan(scalarCount: count, splitting: splitting)
+                let bits = splitting ? MSM.Plan.splitScalarBits : MSM.Plan.fullScalarBits
                 #expect(plan.windowBits * plan.windowCount >= bits)
             }
         }
         let scalars = Self.digitScalars
         var points = [AffinePoint<G1Curve>](repeating: G1.generator.affine, count: scalars.count)
         points[1] = .infinity  // its digits must all be zero
-        let plan = MSM.Plan(count: scalars.count, scalarBits: MSM.Plan.fullScalarBits)
+        let plan = MSM.Plan(scalarCount: scalars.count, splitting: false)
         let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
         for (i, scalar) in scalars.enumerated() {
             #expect(Self.value(ofRow: i, digits, plan: plan) == (i == 1 ? .zero : scalar), "scalar \(i)")
@@ -122,8 +123,8 @@ struct MSMTests {
     @Test("window groups cover every window once, in order, within the bucket limit")
     func windowGroups() {
         for count in [1, 40, 700, 4860, 9720, 1 << 16, 1 << 21] {
-            for bits in [MSM.Plan.fullScalarBits, MSM.Plan.splitScalarBits] {
-                let plan = MSM.Plan(count: count, scalarBits: bits)
+            for splitting in [false, true] {
+                let plan = MSM.Plan(scalarCount: count, splitting: splitting)
                 for tasks in [1, 2, 3, 8] {
                     let groups = plan.windowGroups(tasks: tasks)
                     #expect(groups.flatMap { Array($0) } == Array(0..<plan.windowCount))
@@ -139,8 +140,8 @@ struct MSMTests {
         let n = scalars.count
         var points = [AffinePoint<G1Curve>](repeating: G1.generator.affine, count: n)
         points[1] = .infinity  // its digits must all be zero
-        let plan = MSM.Plan(count: 2 * n, scalarBits: MSM.Plan.splitScalarBits)
-        let digits = SignedDigits(splitting: scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
+        let plan = MSM.Plan(scalarCount: n, splitting: true)
+        let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
         for (i, scalar) in scalars.enumerated() {
             let k1 = Self.value(ofRow: i, digits, plan: plan)
             let k2 = Self.value(ofRow: n + i, digits, plan: plan)
@@ -155,16 +156,15 @@ struct MSMTests {
         let scalars = (0..<count).map { _ in Fr.random(using: &rng) }
         var points = [AffinePoint<G1Curve>](repeating: G1.generator.affine, count: count)
         for i in stride(from: 0, to: count, by: 997) { points[i] = .infinity }
-        let plan = MSM.Plan(count: count, scalarBits: MSM.Plan.fullScalarBits)
+        let plan = MSM.Plan(scalarCount: count, splitting: false)
         let serial = SignedDigits(scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
-        let splitPlan = MSM.Plan(count: 2 * count, scalarBits: MSM.Plan.splitScalarBits)
-        let splitSerial = SignedDigits(splitting: scalars, skippingInfinityOf: points, plan: splitPlan)
-            .withDigits { Array($0) }
+        let splitPlan = MSM.Plan(scalarCount: count, splitting: true)
+        let splitSerial = SignedDigits(scalars, skippingInfinityOf: points, plan: splitPlan).withDigits { Array($0) }
         for threads in [2, 3] {
             let parallel = await SignedDigits(scalars, skippingInfinityOf: points, plan: plan, threads: threads)
             #expect(parallel.withDigits { Array($0) } == serial, "threads = \(threads)")
             let splitParallel = await SignedDigits(
-                splitting: scalars, skippingInfinityOf: points, plan: splitPlan, threads: threads)
+                scalars, skippingInfinityOf: points, plan: splitPlan, threads: threads)
             #expect(splitParallel.withDigits { Array($0) } == splitSerial, "threads = \(threads)")
         }
     }
