@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Circom", targets: ["Circom"]),
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "RaftNode", targets: ["RaftNode"]),
+        .library(name: "Scheduler", targets: ["Scheduler"]),
         .executable(name: "zkp", targets: ["zkp"]),
         .executable(name: "zkp-bench", targets: ["zkp-bench"]),
         .executable(name: "raft-bench", targets: ["raft-bench"]),
@@ -60,6 +61,8 @@ let package = Package(
         .target(name: "Circuits", dependencies: ["BN254", "Groth16"], swiftSettings: fastArithmetic),
         .target(name: "Circom", dependencies: ["BN254", "Groth16"], swiftSettings: fastArithmetic),
         .target(name: "Raft"),
+        // The job state machine applied from the Raft log, and the leader's scheduling policy.
+        .target(name: "Scheduler"),
 
         // MARK: Services
         // The protobuf messages and gRPC stubs generated from Protos/ (generated once, committed).
@@ -121,6 +124,7 @@ let package = Package(
             name: "CircuitsTests", dependencies: ["BN254", "Groth16", "Circuits", "TestSupport"],
             swiftSettings: fastArithmetic),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "TestSupport"]),
         .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"], exclude: ["Scenarios"]),
         .testTarget(
             name: "RaftNodeTests",

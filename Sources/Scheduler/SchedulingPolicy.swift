@@ -1,0 +1,104 @@
+/// The leader's decisions, as commands to propose: which pending job goes to which
+/// worker, and which attempts, deadlines and workers have run out. Pure: it reads the
+/// replicated state, the leader's view of worker liveness and the instant it is given.
+/// The state machine checks every command again when it applies, so a decision made on
+/// a view that went stale is refused rather than obeyed.
+public struct SchedulingPolicy: Sendable {
+    /// How long an assigned worker has to start the job (the original had none: D10).
+    public var startLeaseMilliseconds: Int64
+    /// How long a started attempt may run before it is taken back (`stale_task_timeout`).
+    public var runLeaseMilliseconds: Int64
+    /// The most assignments proposed in one round.
+    public var assignmentBatchLimit: Int
+    /// The most pending jobs examined in one round, so a long queue of jobs no worker can
+    /// take does not make every round slow.
+    public var pendingScanLimit: Int
+
+    public init(
+        startLeaseMilliseconds: Int64 = 30_000, runLeaseMilliseconds: Int64 = 300_000,
+        assignmentBatchLimit: Int = 1_000, pendingScanLimit: Int = 20_000
+    ) {
+        self.startLeaseMilliseconds = startLeaseMilliseconds
+        self.runLeaseMilliseconds = runLeaseMilliseconds
+        self.assignmentBatchLimit = assignmentBatchLimit
+        self.pendingScanLimit = pendingScanLimit
+    }
+
+    /// Assignments of pending jobs, oldest first, each to the least-loaded active worker
+    /// that can run the job's circuit and has a free slot (counting this round's own
+    /// assignments). Ties go to the worker with fewer running jobs, then the lower id.
+    public func assignments(in state: SchedulerState, liveness: WorkerLiveness, at now: Timestamp)
+        -> [SchedulerCommand]
+    {
+        var candidates = state.workers.values
+            .filter { $0.freeSlots > 0 && liveness.health(of: $0.id, at: now) == .active }
+            .map { (id: $0.id, capacity: $0.capacity, load: $0.activeJobs, capabilities: $0.capabilities) }
+            .sorted { $0.id < $1.id }
+        guard !candidates.isEmpty else { return [] }
+        var commands: [SchedulerCommand] = []
+        var scanned = 0
+        for job in state.pendingJobs {
+            if commands.count >= assignmentBatchLimit || scanned >= pendingScanLimit || candidates.isEmpty { break }
+            scanned += 1
+            guard let circuit = state.circuits[job.circuit] else { continue }
+            switch (job.kind, circuit.status) {
+            case (.prove, .ready), (.setup, .awaitingSetup): break
+            default: continue
+            }
+            var best: Int?
+            for (position, worker) in candidates.enumerated() where worker.capabilities.contains(circuit.family) {
+                guard let current = best else {
+                    best = position
+                    continue
+                }
+                let other = candidates[current]
+                // load/capacity < other.load/other.capacity, in integers.
+                let left = UInt64(worker.load) * UInt64(other.capacity)
+                let right = UInt64(other.load) * UInt64(worker.capacity)
+                if left < right || (left == right && worker.load < other.load) { best = position }
+            }
+            guard let chosen = best else { continue }
+            commands.append(
+                .assign(
+                    job: job.id, worker: candidates[chosen].id, attempt: UInt32(job.attempts.count + 1),
+                    leaseExpiresAt: now.adding(milliseconds: startLeaseMilliseconds), at: now))
+            candidates[chosen].load += 1
+            if candidates[chosen].load >= candidates[chosen].capacity { candidates.remove(at: chosen) }
+        }
+        return commands
+    }
+
+    /// The lease a worker's start command should carry.
+    public func runLease(startingAt now: Timestamp) -> Timestamp { now.adding(milliseconds: runLeaseMilliseconds) }
+
+    /// Expiries due at `now`: attempts whose lease ran out, jobs past their deadline, and
+    /// workers silent for too long (whose running attempts then expire with them).
+    public func expirations(in state: SchedulerState, liveness: WorkerLiveness, at now: Timestamp)
+        -> [SchedulerCommand]
+    {
+        var commands: [SchedulerCommand] = []
+        let lost = state.workers.keys.filter { liveness.health(of: $0, at: now) == .lost }
+        for worker in lost.sorted() {
+            commands.append(
+                .removeWorker(
+                    worker: worker,
+                    reason: "no heartbeat for \(now.milliseconds - liveness.lastHeard(from: worker).milliseconds) ms",
+                    at: now))
+        }
+        for id in state.jobsWithDeadline.sorted() {
+            if let job = state.jobs[id], let deadline = job.deadline, deadline <= now {
+                commands.append(.expireDeadline(job: id, at: now))
+            }
+        }
+        for id in state.runningJobs.sorted() {
+            guard let job = state.jobs[id], let attempt = job.currentAttempt, attempt.leaseExpiresAt <= now else {
+                continue
+            }
+            // Taken back already by the deadline or by the worker's removal.
+            if let deadline = job.deadline, deadline <= now { continue }
+            if lost.contains(attempt.worker) { continue }
+            commands.append(.expireAttempt(job: id, attempt: attempt.number, at: now))
+        }
+        return commands
+    }
+}
