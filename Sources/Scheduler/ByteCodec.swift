@@ -48,6 +48,7 @@ struct ByteWriter {
 public struct SchedulerDecodingError: Error, Equatable, CustomStringConvertible {
     /// The value being read and what was wrong with it.
     public let reason: String
+    public init(reason: String) { self.reason = reason }
     public var description: String { "malformed scheduler data: \(reason)" }
 }
 
