@@ -134,6 +134,13 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ]
         ),
+        .testTarget(
+            name: "WireTests",
+            dependencies: [
+                "Wire", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(name: "RaftProcessTests", dependencies: ["Raft", "RaftNode", "LocalCluster", "TestSupport"]),
         .testTarget(
             name: "HarnessTests",
