@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "RaftNode", targets: ["RaftNode"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "Storage", targets: ["Storage"]),
         .executable(name: "zkp", targets: ["zkp"]),
         .executable(name: "zkp-bench", targets: ["zkp-bench"]),
         .executable(name: "raft-bench", targets: ["raft-bench"]),
@@ -51,6 +52,9 @@ let package = Package(
         // package with several enabled traits is recompiled on every edit by SwiftPM 6.3.
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // MARK: Pure cores (standard library only)
@@ -72,6 +76,19 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The SQL projection of committed job state and the artifact store, on PostgreSQL and SQLite.
+        .target(
+            name: "Storage",
+            dependencies: [
+                "Scheduler",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(
@@ -132,6 +149,14 @@ let package = Package(
                 "Raft", "RaftNode", "Wire", "LocalCluster", "TestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ]
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "Storage", "Scheduler", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -57,6 +57,20 @@ public struct Attempt: Equatable, Sendable {
     public internal(set) var startedAt: Timestamp?
     public internal(set) var endedAt: Timestamp?
     public internal(set) var outcome: AttemptOutcome?
+
+    /// An attempt as a store read it back.
+    public init(
+        number: UInt32, worker: WorkerID, assignedAt: Timestamp, leaseExpiresAt: Timestamp, startedAt: Timestamp?,
+        endedAt: Timestamp?, outcome: AttemptOutcome?
+    ) {
+        self.number = number
+        self.worker = worker
+        self.assignedAt = assignedAt
+        self.leaseExpiresAt = leaseExpiresAt
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.outcome = outcome
+    }
 }
 
 /// A job as the replicated state holds it.
@@ -85,6 +99,29 @@ public struct Job: Equatable, Sendable {
     /// its stored index is older, so replays and late writes are harmless.
     public internal(set) var updatedIndex: UInt64
 
+    /// A job as a store read it back (archived jobs live only in the SQL projection).
+    public init(
+        id: JobID, kind: JobKind, circuit: CircuitID, inputs: [UInt8], idempotencyKey: String?, maxRetries: UInt32,
+        deadline: Timestamp?, submittedAt: Timestamp, submittedIndex: UInt64, status: JobStatus, attempts: [Attempt],
+        result: JobResult?, failureReason: String?, updatedAt: Timestamp, updatedIndex: UInt64
+    ) {
+        self.id = id
+        self.kind = kind
+        self.circuit = circuit
+        self.inputs = inputs
+        self.idempotencyKey = idempotencyKey
+        self.maxRetries = maxRetries
+        self.deadline = deadline
+        self.submittedAt = submittedAt
+        self.submittedIndex = submittedIndex
+        self.status = status
+        self.attempts = attempts
+        self.result = result
+        self.failureReason = failureReason
+        self.updatedAt = updatedAt
+        self.updatedIndex = updatedIndex
+    }
+
     /// The attempt now running (assigned or in progress), if any.
     public var currentAttempt: Attempt? {
         guard status == .assigned || status == .inProgress else { return nil }
@@ -108,6 +145,18 @@ public struct WorkerRecord: Equatable, Sendable {
     public internal(set) var registeredAt: Timestamp
     /// Jobs assigned to it or in progress on it.
     public internal(set) var activeJobs: UInt32
+
+    public init(
+        id: WorkerID, address: String, capacity: UInt32, capabilities: Set<String>, registeredAt: Timestamp,
+        activeJobs: UInt32
+    ) {
+        self.id = id
+        self.address = address
+        self.capacity = capacity
+        self.capabilities = capabilities
+        self.registeredAt = registeredAt
+        self.activeJobs = activeJobs
+    }
 
     public var freeSlots: UInt32 { capacity > activeJobs ? capacity - activeJobs : 0 }
 }
@@ -133,4 +182,16 @@ public struct CircuitRecord: Equatable, Sendable {
     public let registeredAt: Timestamp
     public internal(set) var status: CircuitStatus
     public internal(set) var updatedIndex: UInt64
+
+    public init(
+        id: CircuitID, family: String, definition: [UInt8], registeredAt: Timestamp, status: CircuitStatus,
+        updatedIndex: UInt64
+    ) {
+        self.id = id
+        self.family = family
+        self.definition = definition
+        self.registeredAt = registeredAt
+        self.status = status
+        self.updatedIndex = updatedIndex
+    }
 }
