@@ -91,6 +91,15 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // A coordinator: Raft, the scheduler, the projection and the worker and job services.
+        .target(
+            name: "Coordinator",
+            dependencies: [
+                "Scheduler", "Storage", "Raft", "RaftNode", "Wire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "RaftNode",
             dependencies: [
@@ -159,6 +168,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(
+            name: "CoordinatorTests", dependencies: ["Coordinator", "Scheduler", "Raft", "RaftNode", "TestSupport"]),
         .testTarget(
             name: "WireTests",
             dependencies: [

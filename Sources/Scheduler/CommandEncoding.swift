@@ -1,6 +1,20 @@
 // The byte forms of commands and outcomes. Tags are part of the log format: a new case
 // gets a new tag, and an existing tag never changes meaning.
 
+extension SchedulerState {
+    /// Applies a command as it arrives from the log. Bytes that do not decode are refused
+    /// alike on every replica, and only the applied index moves.
+    @discardableResult
+    public mutating func apply(encoded bytes: [UInt8], index: UInt64) -> SchedulerOutcome {
+        do {
+            return apply(try SchedulerCommand(decoding: bytes), index: index)
+        } catch {
+            appliedIndex = index
+            return .rejected(.invalidCommand(error.description))
+        }
+    }
+}
+
 extension SchedulerCommand {
     /// The bytes proposed to the Raft log.
     public var encoded: [UInt8] {

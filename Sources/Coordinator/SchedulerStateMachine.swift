@@ -1,0 +1,87 @@
+import Raft
+import RaftNode
+import Scheduler
+import Synchronization
+
+/// The scheduling state as the Raft node's state machine: committed commands are applied
+/// here on every coordinator, and readers (the gRPC services, the leader's dispatcher,
+/// the projection writer) look at the state and wait for it to change.
+public final class SchedulerStateMachine: ReplicatedStateMachine {
+    private struct Shared {
+        var state = SchedulerState()
+        /// Tasks waiting for the applied index to pass a value.
+        var waiters: [(after: UInt64, continuation: CheckedContinuation<UInt64, Never>)] = []
+    }
+
+    private let shared = Mutex(Shared())
+
+    public init() {}
+
+    /// Reads the state under the lock; keep `body` short.
+    public func read<T>(_ body: (borrowing SchedulerState) -> T) -> T {
+        shared.withLock { body($0.state) }
+    }
+
+    public var appliedIndex: UInt64 { shared.withLock { $0.state.appliedIndex } }
+
+    public func apply(_ command: [UInt8], index: LogIndex) -> [UInt8] {
+        let (outcome, ready) = shared.withLock { shared in
+            let outcome = shared.state.apply(encoded: command, index: index)
+            return (outcome, takeReadyWaiters(&shared))
+        }
+        for waiter in ready { waiter.resume(returning: index) }
+        return outcome.encoded
+    }
+
+    public func snapshot() -> [UInt8] { shared.withLock { $0.state.snapshot() } }
+
+    public func restore(_ image: [UInt8]) {
+        // The Raft node restores only images this state machine produced; one that does not
+        // decode means the disk was damaged, and carrying on would diverge from the cluster.
+        let restored: SchedulerState
+        do {
+            restored = try SchedulerState(snapshot: image)
+        } catch {
+            fatalError("scheduler snapshot unreadable: \(error)")
+        }
+        let ready = shared.withLock { shared in
+            shared.state = restored
+            return takeReadyWaiters(&shared)
+        }
+        for waiter in ready { waiter.resume(returning: restored.appliedIndex) }
+    }
+
+    /// Returns the applied index once it passes `index` (at once if it already has).
+    /// Cancellation is not observed: callers race it against a timer where they need one.
+    public func waitForChange(after index: UInt64) async -> UInt64 {
+        await withCheckedContinuation { continuation in
+            let immediate: UInt64? = shared.withLock { shared in
+                if shared.state.appliedIndex > index { return shared.state.appliedIndex }
+                shared.waiters.append((index, continuation))
+                return nil
+            }
+            if let immediate { continuation.resume(returning: immediate) }
+        }
+    }
+
+    /// Wakes every waiter (at shutdown), with the current index.
+    public func wakeAll() {
+        let (waiters, index) = shared.withLock { shared in
+            defer { shared.waiters.removeAll() }
+            return (shared.waiters.map(\.continuation), shared.state.appliedIndex)
+        }
+        for waiter in waiters { waiter.resume(returning: index) }
+    }
+
+    private func takeReadyWaiters(_ shared: inout Shared) -> [CheckedContinuation<UInt64, Never>] {
+        guard !shared.waiters.isEmpty else { return [] }
+        let index = shared.state.appliedIndex
+        var ready: [CheckedContinuation<UInt64, Never>] = []
+        shared.waiters.removeAll { waiter in
+            guard index > waiter.after else { return false }
+            ready.append(waiter.continuation)
+            return true
+        }
+        return ready
+    }
+}

@@ -1,0 +1,97 @@
+import Coordinator
+import Foundation
+import Raft
+import RaftNode
+import Scheduler
+import Testing
+
+/// A single voter needs no network: its messages go nowhere.
+struct NoNetwork: RaftTransport {
+    func send(_ messages: [Message]) {}
+}
+
+@Suite("Coordinator: the scheduler on Raft")
+struct SchedulerStateMachineTests {
+    static let t0 = Timestamp(milliseconds: 1_700_000_000_000)
+
+    static func commands(jobs: Int) -> [SchedulerCommand] {
+        var commands: [SchedulerCommand] = [
+            .registerWorker(
+                WorkerRegistration(id: WorkerID("w1"), address: "", capacity: 8, capabilities: ["merkle"], at: t0)),
+            .registerCircuit(
+                CircuitRegistration(id: CircuitID("m"), family: "merkle", definition: [1], setupJob: JobID("s"), at: t0)
+            ),
+        ]
+        for n in 0..<jobs {
+            commands.append(
+                .submit(
+                    JobSubmission(
+                        id: JobID("job-\(n)"), circuit: CircuitID("m"), inputs: [UInt8(n & 255)],
+                        idempotencyKey: "k\(n % 7)",
+                        at: t0.adding(milliseconds: Int64(n)))))
+        }
+        return commands
+    }
+
+    func node(_ directory: String, machine: SchedulerStateMachine, bootstrap: Bool) throws -> RaftNode {
+        try RaftNode(
+            config: RaftConfig(id: 1, electionTicks: 10, heartbeatTicks: 2, seed: 7), directory: directory,
+            stateMachine: machine, transport: NoNetwork(), bootstrap: bootstrap ? Configuration(voters: [1]) : nil,
+            tickInterval: .milliseconds(5), snapshotEvery: 16, requestTimeout: .seconds(30))
+    }
+
+    @Test("commands proposed through Raft are applied, answered, and survive a restart from snapshot and log")
+    func proposeAndRestart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "zkp-sm-\(UInt64.random(in: 0...UInt64.max))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let machine = SchedulerStateMachine()
+        let first = try node(directory, machine: machine, bootstrap: true)
+        await first.start()
+        await first.campaign()
+        var outcomes: [SchedulerOutcome] = []
+        for command in Self.commands(jobs: 40) {
+            let (_, result) = try await first.propose(command.encoded)
+            outcomes.append(try SchedulerOutcome(decoding: result))
+        }
+        // A proposal that is not a command is refused by the state machine, not by Raft.
+        let (_, garbage) = try await first.propose([0xee, 1, 2])
+        #expect(
+            try SchedulerOutcome(decoding: garbage)
+                == .rejected(.invalidCommand("malformed scheduler data: unknown command tag 238")))
+        #expect(outcomes[0] == .applied && outcomes[1] == .applied)
+        #expect(outcomes[2] == .submitted(JobID("job-0")))
+        // Keys repeat every 7 jobs, within the 5-minute window: the 8th answers with the 1st.
+        #expect(outcomes[9] == .duplicate(JobID("job-0")))
+        let image = machine.snapshot()
+        let applied = machine.appliedIndex
+        #expect(machine.read { $0.jobs.count } == 8)
+        await first.stop()
+
+        let restoredMachine = SchedulerStateMachine()
+        let second = try node(directory, machine: restoredMachine, bootstrap: false)
+        await second.start()
+        await second.campaign()
+        // Once the new term's first entry is applied, everything before it is too.
+        let (index, _) = try await second.propose(SchedulerCommand.archive(upTo: 0, at: Self.t0).encoded)
+        #expect(index > applied)
+        var expected = try SchedulerState(snapshot: image)
+        expected.apply(.archive(upTo: 0, at: Self.t0), index: index)
+        #expect(restoredMachine.snapshot() == expected.snapshot())
+        await second.stop()
+    }
+
+    @Test("waiters wake when the applied index passes theirs, and not before")
+    func waiters() async throws {
+        let machine = SchedulerStateMachine()
+        let command = SchedulerCommand.archive(upTo: 0, at: Self.t0).encoded
+        _ = machine.apply(command, index: 1)
+        #expect(await machine.waitForChange(after: 0) == 1)
+        async let woken = machine.waitForChange(after: 2)
+        try await Task.sleep(for: .milliseconds(20))
+        _ = machine.apply(command, index: 2)
+        _ = machine.apply(command, index: 3)
+        #expect(await woken == 3)
+    }
+}
