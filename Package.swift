@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "Scheduler", "Storage", "Raft", "RaftNode", "Wire",
+                "Scheduler", "Storage", "Raft", "RaftNode", "Wire", "BN254", "Groth16",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -169,7 +169,13 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "CoordinatorTests", dependencies: ["Coordinator", "Scheduler", "Raft", "RaftNode", "TestSupport"]),
+            name: "CoordinatorTests",
+            dependencies: [
+                "Coordinator", "Scheduler", "Storage", "Raft", "RaftNode", "BN254", "Groth16", "Circuits",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: fastArithmetic),
         .testTarget(
             name: "WireTests",
             dependencies: [

@@ -9,8 +9,9 @@ import Synchronization
 public final class SchedulerStateMachine: ReplicatedStateMachine {
     private struct Shared {
         var state = SchedulerState()
-        /// Tasks waiting for the applied index to pass a value.
-        var waiters: [(after: UInt64, continuation: CheckedContinuation<UInt64, Never>)] = []
+        /// Tasks waiting for the applied index to pass a value, by ticket.
+        var waiters: [UInt64: (after: UInt64, continuation: CheckedContinuation<UInt64, Never>)] = [:]
+        var nextTicket: UInt64 = 0
     }
 
     private let shared = Mutex(Shared())
@@ -18,8 +19,8 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
     public init() {}
 
     /// Reads the state under the lock; keep `body` short.
-    public func read<T>(_ body: (borrowing SchedulerState) -> T) -> T {
-        shared.withLock { body($0.state) }
+    public func read<T, Failure: Error>(_ body: (borrowing SchedulerState) throws(Failure) -> T) throws(Failure) -> T {
+        try shared.withLock { shared throws(Failure) in try body(shared.state) }
     }
 
     public var appliedIndex: UInt64 { shared.withLock { $0.state.appliedIndex } }
@@ -51,16 +52,27 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
         for waiter in ready { waiter.resume(returning: restored.appliedIndex) }
     }
 
-    /// Returns the applied index once it passes `index` (at once if it already has).
-    /// Cancellation is not observed: callers race it against a timer where they need one.
+    /// Returns the applied index once it passes `index` (at once if it already has), or
+    /// the current index when the calling task is cancelled.
     public func waitForChange(after index: UInt64) async -> UInt64 {
-        await withCheckedContinuation { continuation in
-            let immediate: UInt64? = shared.withLock { shared in
-                if shared.state.appliedIndex > index { return shared.state.appliedIndex }
-                shared.waiters.append((index, continuation))
-                return nil
+        let ticket = shared.withLock { shared in
+            shared.nextTicket += 1
+            return shared.nextTicket
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate: UInt64? = shared.withLock { shared in
+                    if shared.state.appliedIndex > index || Task.isCancelled { return shared.state.appliedIndex }
+                    shared.waiters[ticket] = (index, continuation)
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
             }
-            if let immediate { continuation.resume(returning: immediate) }
+        } onCancel: {
+            let cancelled = shared.withLock { shared in
+                shared.waiters.removeValue(forKey: ticket).map { ($0.continuation, shared.state.appliedIndex) }
+            }
+            if let (continuation, index) = cancelled { continuation.resume(returning: index) }
         }
     }
 
@@ -68,7 +80,7 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
     public func wakeAll() {
         let (waiters, index) = shared.withLock { shared in
             defer { shared.waiters.removeAll() }
-            return (shared.waiters.map(\.continuation), shared.state.appliedIndex)
+            return (shared.waiters.values.map(\.continuation), shared.state.appliedIndex)
         }
         for waiter in waiters { waiter.resume(returning: index) }
     }
@@ -77,10 +89,9 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
         guard !shared.waiters.isEmpty else { return [] }
         let index = shared.state.appliedIndex
         var ready: [CheckedContinuation<UInt64, Never>] = []
-        shared.waiters.removeAll { waiter in
-            guard index > waiter.after else { return false }
+        for (ticket, waiter) in shared.waiters where index > waiter.after {
+            shared.waiters[ticket] = nil
             ready.append(waiter.continuation)
-            return true
         }
         return ready
     }

@@ -27,11 +27,14 @@ public struct SchedulingPolicy: Sendable {
     /// Assignments of pending jobs, oldest first, each to the least-loaded active worker
     /// that can run the job's circuit and has a free slot (counting this round's own
     /// assignments). Ties go to the worker with fewer running jobs, then the lower id.
-    public func assignments(in state: SchedulerState, liveness: WorkerLiveness, at now: Timestamp)
-        -> [SchedulerCommand]
-    {
+    /// `accepting` narrows the workers further (the leader passes those with an open task
+    /// stream).
+    public func assignments(
+        in state: SchedulerState, liveness: WorkerLiveness, at now: Timestamp,
+        accepting: (WorkerID) -> Bool = { _ in true }
+    ) -> [SchedulerCommand] {
         var candidates = state.workers.values
-            .filter { $0.freeSlots > 0 && liveness.health(of: $0.id, at: now) == .active }
+            .filter { $0.freeSlots > 0 && liveness.health(of: $0.id, at: now) == .active && accepting($0.id) }
             .map { (id: $0.id, capacity: $0.capacity, load: $0.activeJobs, capabilities: $0.capabilities) }
             .sorted { $0.id < $1.id }
         guard !candidates.isEmpty else { return [] }

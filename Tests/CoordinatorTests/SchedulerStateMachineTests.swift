@@ -95,3 +95,21 @@ struct SchedulerStateMachineTests {
         #expect(await woken == 3)
     }
 }
+
+@Suite("Coordinator: waiting for the state")
+struct WaitingTests {
+    @Test("a cancelled wait returns at once with the current index")
+    func cancelledWait() async {
+        let machine = SchedulerStateMachine()
+        let waiting = Task { await machine.waitForChange(after: 10) }
+        try? await Task.sleep(for: .milliseconds(20))
+        waiting.cancel()
+        #expect(await waiting.value == 0)
+        // Cancelled before it even waits.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await machine.waitForChange(after: 10)
+        }
+        #expect(await early.value == 0)
+    }
+}
