@@ -172,8 +172,10 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator", "Scheduler", "Storage", "Raft", "RaftNode", "BN254", "Groth16", "Circuits",
-                "TestSupport",
+                "TestSupport", "Wire",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             swiftSettings: fastArithmetic),
         .testTarget(
