@@ -125,7 +125,7 @@ public struct SchedulerState: Sendable {
         if let key = submission.idempotencyKey, submission.idempotencyWindowMilliseconds > 0 {
             let expiresAt = clock.adding(milliseconds: submission.idempotencyWindowMilliseconds)
             idempotency[key] = IdempotencyEntry(job: submission.id, expiresAt: expiresAt)
-            idempotencyExpiries.append(expiresAt, key)
+            idempotencyExpiries.append((expiresAt, key))
         }
         return .submitted(submission.id)
     }
@@ -346,7 +346,7 @@ public struct SchedulerState: Sendable {
 
     private mutating func enqueue(_ id: JobID, index: UInt64) {
         pendingSince[id] = index
-        pendingQueue.append(index, id)
+        pendingQueue.append((index, id))
     }
 
     private mutating func update(_ id: JobID, at: Timestamp, index: UInt64, _ change: (inout Job) -> Void) {
@@ -402,7 +402,7 @@ public struct SchedulerState: Sendable {
             job.status = status
             job.failureReason = failureReason
         }
-        terminalQueue.append(index, id)
+        terminalQueue.append((index, id))
         if status != .completed {
             // A failed job does not answer later submissions with the same key: a retry by the
             // client is a new job.
@@ -431,15 +431,16 @@ public struct SchedulerState: Sendable {
     }
 }
 
-/// A FIFO of (index, job) pairs with amortised O(1) removal from the front.
-struct IndexQueue: Sendable {
-    private(set) var storage: [(index: UInt64, job: JobID)] = []
+/// A FIFO with amortised O(1) removal from the front: the storage is compacted once
+/// more than half of it (and over 1,024 entries) has been consumed.
+struct FrontQueue<Element: Sendable>: Sendable {
+    private var storage: [Element] = []
     private var head = 0
 
-    var first: (index: UInt64, job: JobID)? { head < storage.count ? storage[head] : nil }
-    var entries: ArraySlice<(index: UInt64, job: JobID)> { storage[head...] }
+    var first: Element? { head < storage.count ? storage[head] : nil }
+    var entries: ArraySlice<Element> { storage[head...] }
 
-    mutating func append(_ index: UInt64, _ job: JobID) { storage.append((index, job)) }
+    mutating func append(_ element: Element) { storage.append(element) }
 
     mutating func removeFirst() {
         head += 1
@@ -449,23 +450,11 @@ struct IndexQueue: Sendable {
         }
     }
 }
+
+/// Jobs in queue order: the index at which each entered.
+typealias IndexQueue = FrontQueue<(index: UInt64, job: JobID)>
 
 /// Idempotency keys in the order they were stored, for pruning. Windows can differ
 /// between submissions, so the front is not always the earliest expiry; a key behind a
 /// longer window waits a little longer to be pruned, and lookups check expiry themselves.
-struct ExpiryQueue: Sendable {
-    private var storage: [(expiresAt: Timestamp, key: String)] = []
-    private var head = 0
-
-    var first: (expiresAt: Timestamp, key: String)? { head < storage.count ? storage[head] : nil }
-
-    mutating func append(_ expiresAt: Timestamp, _ key: String) { storage.append((expiresAt, key)) }
-
-    mutating func removeFirst() {
-        head += 1
-        if head > 1024 && head * 2 > storage.count {
-            storage.removeFirst(head)
-            head = 0
-        }
-    }
-}
+typealias ExpiryQueue = FrontQueue<(expiresAt: Timestamp, key: String)>

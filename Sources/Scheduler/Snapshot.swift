@@ -60,15 +60,15 @@ extension SchedulerState {
                 throw SchedulerDecodingError(reason: "queued job \(job) is not a pending job")
             }
             pendingSince[job] = index
-            pendingQueue.append(index, job)
+            pendingQueue.append((index, job))
         }
         for (key, job, expiresAt) in keys.sorted(by: { ($0.2, $0.0) < ($1.2, $1.0) }) {
             idempotency[key] = IdempotencyEntry(job: job, expiresAt: expiresAt)
-            idempotencyExpiries.append(expiresAt, key)
+            idempotencyExpiries.append((expiresAt, key))
         }
         for job in jobs.values.sorted(by: { ($0.updatedIndex, $0.id) < ($1.updatedIndex, $1.id) }) {
             if job.status.isTerminal {
-                terminalQueue.append(job.updatedIndex, job.id)
+                terminalQueue.append((job.updatedIndex, job.id))
             } else {
                 if job.deadline != nil { jobsWithDeadline.insert(job.id) }
                 if job.worker != nil { runningJobs.insert(job.id) }
