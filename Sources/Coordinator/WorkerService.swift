@@ -22,9 +22,8 @@ public struct WorkerService: Coordinator_CoordinatorService.SimpleServiceProtoco
     public func registerWorker(request: Coordinator_RegisterWorkerRequest, context: ServerContext) async throws
         -> Coordinator_RegisterWorkerResponse
     {
-        var response = Coordinator_RegisterWorkerResponse()
-        response.heartbeatIntervalMs = engine.settings.heartbeatIntervalMilliseconds
-        do throws(CoordinatorError) {
+        var response: Coordinator_RegisterWorkerResponse = await answer(failurePrefix: "Registration failed: ") {
+            _ throws(CoordinatorError) in
             guard request.maxConcurrentTasks > 0 else {
                 throw .invalidArgument("max_concurrent_tasks \(request.maxConcurrentTasks) is not positive")
             }
@@ -33,27 +32,19 @@ public struct WorkerService: Coordinator_CoordinatorService.SimpleServiceProtoco
             try await engine.register(
                 WorkerID(request.workerID), address: request.address, capacity: UInt32(request.maxConcurrentTasks),
                 capabilities: Set(families))
-            response.success = true
-            response.message = "Worker registered successfully"
-        } catch {
-            response.message = error.isNotLeader ? error.description : "Registration failed: \(error)"
-            (response.code, response.leaderGrpcAddress) = Self.code(for: error)
+            return "Worker registered successfully"
         }
+        response.heartbeatIntervalMs = engine.settings.heartbeatIntervalMilliseconds
         return response
     }
 
     public func sendHeartbeat(request: Coordinator_HeartbeatRequest, context: ServerContext) async throws
         -> Coordinator_HeartbeatResponse
     {
-        var response = Coordinator_HeartbeatResponse()
-        do throws(CoordinatorError) {
+        await answer(failurePrefix: nil) { _ throws(CoordinatorError) in
             try await engine.heartbeat(WorkerID(request.workerID))
-            response.success = true
-        } catch {
-            response.message = error.description
-            (response.code, response.leaderGrpcAddress) = Self.code(for: error)
+            return ""
         }
-        return response
     }
 
     /// A follower answers with one LEADER_CHANGED message naming the leader and ends the
@@ -89,69 +80,44 @@ public struct WorkerService: Coordinator_CoordinatorService.SimpleServiceProtoco
     public func startTask(request: Coordinator_StartTaskRequest, context: ServerContext) async throws
         -> Coordinator_StartTaskResponse
     {
-        var response = Coordinator_StartTaskResponse()
-        do throws(CoordinatorError) {
+        await answer(failurePrefix: "Failed to start task: ") { response throws(CoordinatorError) in
             let lease = try await engine.start(
                 JobID(request.taskID), worker: WorkerID(request.workerID), attempt: try Self.attempt(request.attempt))
-            response.success = true
-            response.message = "Task started successfully"
             response.leaseExpiresAtMs = lease.milliseconds
-        } catch {
-            response.message = "Failed to start task: \(error)"
-            (response.code, response.leaderGrpcAddress) = Self.code(for: error)
+            return "Task started successfully"
         }
-        return response
     }
 
     public func reportCompletion(request: Coordinator_TaskCompletionRequest, context: ServerContext) async throws
         -> Coordinator_TaskCompletionResponse
     {
-        var response = Coordinator_TaskCompletionResponse()
-        do throws(CoordinatorError) {
+        await answer(failurePrefix: "Failed to update task: ") { _ throws(CoordinatorError) in
             let ack = try await engine.complete(
                 JobID(request.taskID), worker: WorkerID(request.workerID), attempt: try Self.attempt(request.attempt),
                 result: try Self.result(of: request))
-            response.success = true
-            response.message =
-                ack == .duplicate ? "Task already completed (duplicate ignored)" : "Task completed successfully"
-        } catch {
-            response.message = "Failed to update task: \(error)"
-            (response.code, response.leaderGrpcAddress) = Self.code(for: error)
+            return ack == .duplicate ? "Task already completed (duplicate ignored)" : "Task completed successfully"
         }
-        return response
     }
 
     public func reportFailure(request: Coordinator_TaskFailureRequest, context: ServerContext) async throws
         -> Coordinator_TaskFailureResponse
     {
-        var response = Coordinator_TaskFailureResponse()
-        do throws(CoordinatorError) {
+        await answer(failurePrefix: "Failed to update task: ") { _ throws(CoordinatorError) in
             guard !request.errorMessage.isEmpty else { throw .invalidArgument("error_message is empty") }
             try await engine.fail(
                 JobID(request.taskID), worker: WorkerID(request.workerID), attempt: try Self.attempt(request.attempt),
                 reason: String(request.errorMessage.prefix(4096)), deterministic: request.deterministic)
-            response.success = true
-            response.message = "Task failure recorded"
-        } catch {
-            response.message = "Failed to update task: \(error)"
-            (response.code, response.leaderGrpcAddress) = Self.code(for: error)
+            return "Task failure recorded"
         }
-        return response
     }
 
     public func deregisterWorker(request: Coordinator_DeregisterWorkerRequest, context: ServerContext) async throws
         -> Coordinator_DeregisterWorkerResponse
     {
-        var response = Coordinator_DeregisterWorkerResponse()
-        do throws(CoordinatorError) {
+        await answer(failurePrefix: nil) { _ throws(CoordinatorError) in
             try await engine.deregister(WorkerID(request.workerID))
-            response.success = true
-            response.message = "Worker deregistered"
-        } catch {
-            response.message = error.description
-            (response.code, response.leaderGrpcAddress) = Self.code(for: error)
+            return "Worker deregistered"
         }
-        return response
     }
 
     public func fetchArtifact(
@@ -296,4 +262,41 @@ public struct WorkerService: Coordinator_CoordinatorService.SimpleServiceProtoco
 
 extension CoordinatorError {
     var isNotLeader: Bool { if case .notLeader = self { true } else { false } }
+}
+
+/// The answers of the unary worker RPCs, which all report the same four things.
+protocol WorkerAnswer {
+    init()
+    var success: Bool { get set }
+    var message: String { get set }
+    var code: Coordinator_ErrorCode { get set }
+    var leaderGrpcAddress: String { get set }
+}
+
+extension Coordinator_RegisterWorkerResponse: WorkerAnswer {}
+extension Coordinator_HeartbeatResponse: WorkerAnswer {}
+extension Coordinator_StartTaskResponse: WorkerAnswer {}
+extension Coordinator_TaskCompletionResponse: WorkerAnswer {}
+extension Coordinator_TaskFailureResponse: WorkerAnswer {}
+extension Coordinator_DeregisterWorkerResponse: WorkerAnswer {}
+
+extension WorkerService {
+    /// Runs `body`; on success the answer says `success` with the message it returns, on a
+    /// refusal `success=false` with `failurePrefix` (if any) before the reason, the code,
+    /// and the leader's address when this coordinator is not the leader. The original's
+    /// redirect messages ("Not leader, connect to: …") stand alone, without the prefix.
+    func answer<Answer: WorkerAnswer>(
+        failurePrefix: String?, _ body: (inout Answer) async throws(CoordinatorError) -> String
+    ) async -> Answer {
+        var answer = Answer()
+        do throws(CoordinatorError) {
+            answer.message = try await body(&answer)
+            answer.success = true
+        } catch {
+            answer.message =
+                error.isNotLeader ? error.description : (failurePrefix.map { "\($0)\(error)" } ?? error.description)
+            (answer.code, answer.leaderGrpcAddress) = Self.code(for: error)
+        }
+        return answer
+    }
 }
