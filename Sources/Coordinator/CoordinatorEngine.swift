@@ -73,9 +73,6 @@ public actor CoordinatorEngine {
 
     public var isLeading: Bool { liveness != nil }
 
-    /// Worker health as the leader sees it (nil on a follower).
-    public func health(of worker: WorkerID) -> WorkerHealth? { liveness?.health(of: worker, at: now()) }
-
     // MARK: Leadership and dispatch
 
     /// Follows this node's role until cancelled: on becoming leader it starts a fresh
@@ -291,8 +288,6 @@ public actor CoordinatorEngine {
         streams.removeValue(forKey: worker)?.continuation.finish()
     }
 
-    public func hasStream(for worker: WorkerID) -> Bool { streams[worker] != nil }
-
     /// The worker began the attempt; returns the instant by which it must report.
     public func start(_ job: JobID, worker: WorkerID, attempt: UInt32) async throws(CoordinatorError) -> Timestamp {
         let instant = now()
@@ -316,23 +311,15 @@ public actor CoordinatorEngine {
         try await requireLeader()
         liveness?.heard(from: worker, at: now())
         // Refuse forged and late reports before paying for verification.
-        let checked: (job: Job, circuit: CircuitRecord)? = try machine.read { state throws(CoordinatorError) in
-            guard let job = state.jobs[id] else { throw .rejected(.unknownJob(id)) }
-            if job.status == .completed, let last = job.attempts.last, last.number == attempt, last.worker == worker {
-                return nil
+        let checked = try machine.read {
+            (state: borrowing SchedulerState) throws(CoordinatorError) -> (job: Job, circuit: CircuitRecord)? in
+            if state.isRepeatedCompletion(of: id, worker: worker, attempt: attempt) { return nil }
+            do throws(SchedulerRejection) {
+                _ = try state.currentAttempt(of: id, worker: worker, attempt: attempt, command: "complete")
+            } catch {
+                throw .rejected(error)
             }
-            guard let current = job.currentAttempt else {
-                throw .rejected(
-                    job.attempts.contains { $0.number == attempt }
-                        ? .staleAttempt(job: id, reported: attempt, current: nil)
-                        : .invalidTransition(job: id, status: job.status, command: "complete"))
-            }
-            guard current.number == attempt else {
-                throw .rejected(.staleAttempt(job: id, reported: attempt, current: current.number))
-            }
-            guard current.worker == worker else {
-                throw .rejected(.notOwner(job: id, worker: worker, owner: current.worker))
-            }
+            let job = state.jobs[id]!
             guard let circuit = state.circuits[job.circuit] else { throw .rejected(.unknownCircuit(job.circuit)) }
             return (job, circuit)
         }

@@ -1,4 +1,5 @@
 import BN254
+import Foundation
 import Groth16
 import Scheduler
 import Storage
@@ -69,31 +70,19 @@ public final class Groth16ResultVerifier: ResultVerifier {
     }
 }
 
-/// Public inputs travel as a JSON array of decimal strings (snarkjs `public.json`).
+/// Public inputs travel as a JSON array of decimal strings (snarkjs `public.json`); the
+/// strings are checked as field elements by `SnarkjsPublicSignals.decode`.
 public enum PublicSignals {
     public static func encode(_ values: [String]) -> [UInt8] {
-        Array(("[" + values.map { "\"\($0)\"" }.joined(separator: ",") + "]").utf8)
+        // Encoding an array of strings cannot fail.
+        Array(try! JSONEncoder().encode(values))
     }
 
-    /// Reads `["1", "2"]`; only decimal digits inside the strings, as snarkjs writes them.
     public static func decode(_ bytes: [UInt8]) throws(CoordinatorError) -> [String] {
-        let text = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
-        guard text.hasPrefix("["), text.hasSuffix("]") else {
+        do {
+            return try JSONDecoder().decode([String].self, from: Data(bytes))
+        } catch {
             throw .invalidArgument("public inputs are not a JSON array of decimal strings")
         }
-        let body = text.dropFirst().dropLast()
-        if body.isEmpty { return [] }
-        var values: [String] = []
-        for item in body.split(separator: ",", omittingEmptySubsequences: false) {
-            guard item.count >= 3, item.first == "\"", item.last == "\"",
-                item.dropFirst().dropLast().allSatisfy(\.isASCIIDigitCharacter)
-            else { throw .invalidArgument("public input \(values.count) (\(item.prefix(80))) is not a decimal string") }
-            values.append(String(item.dropFirst().dropLast()))
-        }
-        return values
     }
-}
-
-extension Character {
-    fileprivate var isASCIIDigitCharacter: Bool { isASCII && isNumber }
 }

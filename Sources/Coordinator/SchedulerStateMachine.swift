@@ -76,15 +76,6 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
         }
     }
 
-    /// Wakes every waiter (at shutdown), with the current index.
-    public func wakeAll() {
-        let (waiters, index) = shared.withLock { shared in
-            defer { shared.waiters.removeAll() }
-            return (shared.waiters.values.map(\.continuation), shared.state.appliedIndex)
-        }
-        for waiter in waiters { waiter.resume(returning: index) }
-    }
-
     private func takeReadyWaiters(_ shared: inout Shared) -> [CheckedContinuation<UInt64, Never>] {
         guard !shared.waiters.isEmpty else { return [] }
         let index = shared.state.appliedIndex

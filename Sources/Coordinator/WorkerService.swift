@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import Groth16
 import Scheduler
 import Storage
 import Wire
@@ -203,13 +204,22 @@ public struct WorkerService: Coordinator_CoordinatorService.SimpleServiceProtoco
             throw .invalidArgument("proof_data has \(request.proofData.count) bytes, not 256 (A ‖ B ‖ C)")
         }
         var metadata = Array(request.proofMetadataJson)
-        if let object = try? JSONSerialization.jsonObject(with: request.proofMetadataJson) as? [String: Any],
-            let witness = object["witness"] as? [String]
-        {
-            metadata = PublicSignals.encode(witness)
+        if let original = try? JSONDecoder().decode(OriginalProofMetadata.self, from: request.proofMetadataJson) {
+            metadata = PublicSignals.encode(original.witness)
         }
-        _ = try PublicSignals.decode(metadata)
+        do {
+            _ = try SnarkjsPublicSignals.decode(try PublicSignals.decode(metadata))
+        } catch let error as CoordinatorError {
+            throw error
+        } catch {
+            throw .invalidArgument("\(error)")
+        }
         return .proof(proof: Array(request.proofData), publicInputs: metadata)
+    }
+
+    /// The original workers' `proof_metadata_json`: `{"witness": ["<decimal>", ...]}`.
+    struct OriginalProofMetadata: Decodable {
+        let witness: [String]
     }
 
     static func code(for error: CoordinatorError) -> (Coordinator_ErrorCode, String) {

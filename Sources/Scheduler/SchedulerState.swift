@@ -51,13 +51,6 @@ public struct SchedulerState: Sendable {
         return entry.job
     }
 
-    /// How many live (unarchived) jobs are in each status.
-    public func jobCounts() -> [JobStatus: Int] {
-        var counts: [JobStatus: Int] = [:]
-        for job in jobs.values { counts[job.status, default: 0] += 1 }
-        return counts
-    }
-
     // MARK: Applying commands
 
     /// Applies one committed command at log index `index`. A rejected command changes
@@ -192,11 +185,7 @@ public struct SchedulerState: Sendable {
     ) throws(SchedulerRejection) -> SchedulerOutcome {
         // The same report again (the worker retried after a lost answer) is acknowledged
         // without a change; it is how a result is delivered exactly once.
-        if let job = jobs[id], job.status == .completed, let last = job.attempts.last, last.number == attempt,
-            last.worker == worker
-        {
-            return .duplicate(id)
-        }
+        if isRepeatedCompletion(of: id, worker: worker, attempt: attempt) { return .duplicate(id) }
         _ = try currentAttempt(of: id, worker: worker, attempt: attempt, command: "complete")
         let job = jobs[id]!
         switch (job.kind, result) {
@@ -319,9 +308,17 @@ public struct SchedulerState: Sendable {
         return job
     }
 
+    /// Whether this attempt by this worker already completed the job.
+    public func isRepeatedCompletion(of id: JobID, worker: WorkerID, attempt: UInt32) -> Bool {
+        guard let job = jobs[id], job.status == .completed, let last = job.attempts.last else { return false }
+        return last.number == attempt && last.worker == worker
+    }
+
     /// The attempt a worker's report names, if it is the job's current attempt and the
-    /// worker holds it; the fence against late and forged reports.
-    private func currentAttempt(of id: JobID, worker: WorkerID, attempt: UInt32, command: String)
+    /// worker holds it; the fence against late and forged reports. Callers may check a
+    /// report before proposing it (to skip costly work for a refused one); `apply` checks
+    /// again.
+    public func currentAttempt(of id: JobID, worker: WorkerID, attempt: UInt32, command: String)
         throws(SchedulerRejection) -> Attempt
     {
         let job = try existing(id)

@@ -165,7 +165,7 @@ public struct JobProjection: Sendable {
 
     static func parse(cursor: String) throws(StorageError) -> (Int64, String) {
         guard let separator = cursor.firstIndex(of: "_"), let created = Int64(cursor[..<separator]) else {
-            throw StorageError.invalidConfiguration("cursor \"\(cursor)\" is not one this server issued")
+            throw StorageError.invalidCursor(cursor)
         }
         return (created, String(cursor[cursor.index(after: separator)...]))
     }

@@ -76,6 +76,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     /// Bytes stored under a digest do not hash to it.
     case artifactCorrupt(digest: String)
     case invalidConfiguration(String)
+    /// A list cursor this server did not issue.
+    case invalidCursor(String)
     /// A stored value that cannot be read back (a status string no build wrote, say).
     case corruptRow(String)
 
@@ -87,6 +89,7 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
         case .invalidMigrationTarget(let target, let newest): "no schema version \(target) (versions are 0–\(newest))"
         case .artifactCorrupt(let digest): "artifact \(digest) does not match its digest"
         case .invalidConfiguration(let reason): "invalid database configuration: \(reason)"
+        case .invalidCursor(let cursor): "cursor \"\(cursor.prefix(80))\" is not one this server issued"
         case .corruptRow(let reason): "corrupt row: \(reason)"
         }
     }
