@@ -91,11 +91,16 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // Circuit definitions, job inputs, and the setup and proving work that workers do.
+        .target(
+            name: "ProvingJobs", dependencies: ["BN254", "Groth16", "Circuits", "Circom"],
+            swiftSettings: fastArithmetic),
         // A coordinator: Raft, the scheduler, the projection and the worker and job services.
         .target(
             name: "Coordinator",
             dependencies: [
-                "Scheduler", "Storage", "Raft", "RaftNode", "Wire", "BN254", "Groth16",
+                "Scheduler", "Storage", "Raft", "RaftNode", "Wire", "BN254", "Groth16", "ProvingJobs",
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -172,6 +177,7 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator", "Scheduler", "Storage", "Raft", "RaftNode", "BN254", "Groth16", "Circuits",
+                "ProvingJobs",
                 "TestSupport", "Wire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

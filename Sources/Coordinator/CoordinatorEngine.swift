@@ -247,6 +247,19 @@ public actor CoordinatorEngine {
         liveness?.heard(from: worker, at: now())
     }
 
+    /// Each registered worker's health and when it was last heard from, as this leader sees
+    /// it; nil on a follower, which keeps no liveness.
+    public func workerHealth() -> [WorkerID: (health: WorkerHealth, lastHeard: Timestamp)]? {
+        guard let liveness else { return nil }
+        let instant = now()
+        let workers = machine.read { Array($0.workers.keys) }
+        var health: [WorkerID: (health: WorkerHealth, lastHeard: Timestamp)] = [:]
+        for worker in workers {
+            health[worker] = (liveness.health(of: worker, at: instant), liveness.lastHeard(from: worker))
+        }
+        return health
+    }
+
     /// Records a heartbeat; an unknown worker is told so, and registers again.
     public func heartbeat(_ worker: WorkerID) async throws(CoordinatorError) {
         try await requireLeader()
@@ -379,6 +392,11 @@ public actor CoordinatorEngine {
     public func cancel(_ job: JobID, reason: String) async throws(CoordinatorError) {
         _ = try await commit(.cancel(job: job, reason: reason, at: now()))
         notifyCancelled(job)
+    }
+
+    /// Lets terminal jobs changed at or before `index` leave memory (the projection holds them).
+    public func archive(upTo index: UInt64) async throws(CoordinatorError) {
+        _ = try await commit(.archive(upTo: index, at: now()))
     }
 
     /// Registers a circuit and queues its setup; returns the setup job's id.

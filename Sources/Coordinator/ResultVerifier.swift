@@ -1,6 +1,7 @@
 import BN254
 import Foundation
 import Groth16
+import ProvingJobs
 import Scheduler
 import Storage
 import Synchronization
@@ -67,22 +68,5 @@ public final class Groth16ResultVerifier: ResultVerifier {
         let ready = PreparedVerifyingKey(key)
         prepared.withLock { $0[digest] = ready }
         return ready
-    }
-}
-
-/// Public inputs travel as a JSON array of decimal strings (snarkjs `public.json`); the
-/// strings are checked as field elements by `SnarkjsPublicSignals.decode`.
-public enum PublicSignals {
-    public static func encode(_ values: [String]) -> [UInt8] {
-        // Encoding an array of strings cannot fail.
-        Array(try! JSONEncoder().encode(values))
-    }
-
-    public static func decode(_ bytes: [UInt8]) throws(CoordinatorError) -> [String] {
-        do {
-            return try JSONDecoder().decode([String].self, from: Data(bytes))
-        } catch {
-            throw .invalidArgument("public inputs are not a JSON array of decimal strings")
-        }
     }
 }

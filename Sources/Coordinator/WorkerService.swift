@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import Groth16
+import ProvingJobs
 import Scheduler
 import Storage
 import Wire
@@ -209,8 +210,6 @@ public struct WorkerService: Coordinator_CoordinatorService.SimpleServiceProtoco
         }
         do {
             _ = try SnarkjsPublicSignals.decode(try PublicSignals.decode(metadata))
-        } catch let error as CoordinatorError {
-            throw error
         } catch {
             throw .invalidArgument("\(error)")
         }

@@ -165,7 +165,7 @@ public final class GRPCRaftTransport: RaftTransport, Sendable {
                 address: !listenAddress.host.contains(":")
                     ? .ipv4(host: listenAddress.host, port: listenAddress.port)
                     : .ipv6(host: listenAddress.host, port: listenAddress.port),
-                transportSecurity: serverSecurity),
+                transportSecurity: serverSecurity, config: GRPCSettings.serverConfig()),
             services: [RaftTransportService(transport: self)] + services)
         // The server runs in a task of its own, never cancelled while it accepts: NIO traps
         // on a connection it accepted but could not hand over (swift-nio #2637). It is shut
@@ -573,34 +573,31 @@ final class PeerLink: Sendable {
             target: address.isIPv4Literal
                 ? .ipv4(address: address.host, port: address.port) : .dns(host: address.host, port: address.port),
             transportSecurity: security,
-            config: .defaults { config in
-                // Reconnect to a restarted peer within tens of milliseconds, never slower than 1 s.
-                config.backoff = .init(initial: .milliseconds(20), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
-                config.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(5), allowWithoutCalls: true)
-            })
+            config: GRPCSettings.clientConfig())
         client = GRPCClient(transport: transport)
         stub = Raft_RaftTransport.Client(wrapping: client)
     }
 }
 
 /// Exponential backoff with a ceiling, for reconnecting.
-struct RetryBackoff {
-    let initial: Duration
-    let maximum: Duration
+public struct RetryBackoff: Sendable {
+    public let initial: Duration
+    public let maximum: Duration
     private var current: Duration
 
-    init(initial: Duration, maximum: Duration) {
+    public init(initial: Duration, maximum: Duration) {
         self.initial = initial
         self.maximum = maximum
         current = initial
     }
 
-    mutating func next() -> Duration {
+    /// The delay before the next attempt: `initial`, doubling up to `maximum`.
+    public mutating func next() -> Duration {
         defer { current = min(maximum, current * 2) }
         return current
     }
 
-    mutating func reset() { current = initial }
+    public mutating func reset() { current = initial }
 }
 
 /// The server side of `raft.RaftTransport`.

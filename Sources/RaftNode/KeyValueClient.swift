@@ -29,18 +29,7 @@ public final class KeyValueClusterClient: Sendable {
         self.callTimeout = callTimeout
         self.attempts = attempts
         self.maximumBackoff = maximumBackoff
-        clients = try addresses.map { address in
-            GRPCClient(
-                transport: try HTTP2ClientTransport.Posix(
-                    target: address.isIPv4Literal
-                        ? .ipv4(address: address.host, port: address.port)
-                        : .dns(host: address.host, port: address.port),
-                    transportSecurity: .plaintext,
-                    config: .defaults { config in
-                        config.backoff = .init(
-                            initial: .milliseconds(20), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
-                    }))
-        }
+        clients = try addresses.map { try GRPCSettings.client(to: $0) }
         sessions = addresses.map { _ in KeyValueSession(callTimeout: callTimeout) }
     }
 

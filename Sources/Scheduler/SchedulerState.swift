@@ -45,6 +45,10 @@ public struct SchedulerState: Sendable {
 
     public var pendingCount: Int { pendingSince.count }
 
+    /// The log index at which the oldest terminal job still in memory ended, if any: an
+    /// `archive(upTo:)` at or past it would free memory.
+    public var oldestTerminalIndex: UInt64? { terminalQueue.first?.index }
+
     /// The job an idempotency key answers for at `now`, if it is still live.
     public func job(forIdempotencyKey key: String, at now: Timestamp) -> JobID? {
         guard let entry = idempotency[key], entry.expiresAt > max(now, clock) else { return nil }

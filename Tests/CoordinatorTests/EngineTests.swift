@@ -4,6 +4,7 @@ import Coordinator
 import Foundation
 import Groth16
 import Logging
+import ProvingJobs
 import Raft
 import RaftNode
 import Scheduler
