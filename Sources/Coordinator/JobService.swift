@@ -83,7 +83,8 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
     }
 
     public func submit(request: Zkp_SubmitJobRequest, context: ServerContext) async throws -> Zkp_SubmitJobResponse {
-        try await leaderOnly(context, forward: { try await $0.submit(request, metadata: $1, options: $2) }) {
+        let forward: Forwarding = { try await $0.submit(request, metadata: $1, options: $2) }
+        return try await leaderOnly(context, forward) {
             let circuitID = try Self.circuitID(request.circuitID)
             guard request.inputsJson.count <= Self.maximumInputBytes else {
                 throw RPCError(
@@ -121,7 +122,8 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
     }
 
     public func cancel(request: Zkp_CancelJobRequest, context: ServerContext) async throws -> Zkp_Job {
-        try await leaderOnly(context, forward: { try await $0.cancel(request, metadata: $1, options: $2) }) {
+        let forward: Forwarding = { try await $0.cancel(request, metadata: $1, options: $2) }
+        return try await leaderOnly(context, forward) {
             let id = try Self.jobID(request.id)
             let reason = request.reason.isEmpty ? "cancelled by the client" : String(request.reason.prefix(1024))
             try await Self.mapping { try await engine.cancel(id, reason: reason) }
@@ -132,7 +134,8 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
     public func registerCircuit(request: Zkp_RegisterCircuitRequest, context: ServerContext) async throws
         -> Zkp_Circuit
     {
-        try await leaderOnly(context, forward: { try await $0.registerCircuit(request, metadata: $1, options: $2) }) {
+        let forward: Forwarding = { try await $0.registerCircuit(request, metadata: $1, options: $2) }
+        return try await leaderOnly(context, forward) {
             let id = try Self.circuitID(request.id)
             guard id.rawValue.count <= 128, id.rawValue.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) })
             else {
@@ -183,7 +186,8 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
         -> Zkp_ClusterStatusResponse
     {
         // Worker health is the leader's soft state, so the leader answers.
-        try await leaderOnly(context, forward: { try await $0.clusterStatus(request, metadata: $1, options: $2) }) {
+        let forward: Forwarding = { try await $0.clusterStatus(request, metadata: $1, options: $2) }
+        return try await leaderOnly(context, forward) {
             try await clusterStatusHere()
         }
     }
@@ -409,14 +413,14 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
 
     // MARK: Leader forwarding and error mapping
 
+    /// The same call made to the leader.
+    typealias Forwarding<Response> =
+        @Sendable (Zkp_JobService.Client<HTTP2ClientTransport.Posix>, Metadata, CallOptions) async throws -> Response
+
     /// Runs `body` on the leader: here when this coordinator leads, otherwise by calling
     /// the leader once on the caller's behalf (a forwarded call is never forwarded again).
     private func leaderOnly<Response: Sendable>(
-        _ context: ServerContext,
-        forward:
-            @Sendable (Zkp_JobService.Client<HTTP2ClientTransport.Posix>, Metadata, CallOptions) async throws
-            -> Response,
-        _ body: () async throws -> Response
+        _ context: ServerContext, _ forward: Forwarding<Response>, _ body: () async throws -> Response
     ) async throws -> Response {
         do {
             if await engine.isLeading { return try await body() }
