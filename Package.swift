@@ -40,6 +40,7 @@ let package = Package(
         .executable(name: "zkp", targets: ["zkp"]),
         .executable(name: "zkp-bench", targets: ["zkp-bench"]),
         .executable(name: "raft-bench", targets: ["raft-bench"]),
+        .executable(name: "cluster-bench", targets: ["cluster-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -55,6 +56,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: Pure cores (standard library only)
@@ -105,6 +109,31 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A worker: follows the coordinators' leader, proves its tasks and reports them.
+        .target(
+            name: "Worker",
+            dependencies: [
+                "ProvingJobs", "RaftNode", "Wire", "Groth16",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: fastArithmetic),
+        // YAML configuration files: interpolation, environment overrides, every key checked.
+        .target(name: "ServiceConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The processes: a coordinator (Raft, scheduler, projection, gRPC and HTTP) and a
+        // worker (with optional metrics), wired from their configurations.
+        .target(
+            name: "ClusterServices",
+            dependencies: [
+                "Coordinator", "Worker", "ServiceConfig", "Storage", "Scheduler", "Raft", "RaftNode", "Wire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "RaftNode",
             dependencies: [
@@ -118,11 +147,19 @@ let package = Package(
             ]
         ),
 
-        // Local clusters of `zkp raft-node` processes, for the process-level tests and raft-bench.
+        // A client of zkp.JobService over several coordinators, with failover.
+        .target(
+            name: "JobClient",
+            dependencies: [
+                "RaftNode", "Wire", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ]),
+        // Local clusters of `zkp raft-node` processes, and of coordinators and workers, for the
+        // process-level tests and the benchmarks.
         .target(
             name: "LocalCluster",
             dependencies: [
-                "Raft", "RaftNode", "Wire", .product(name: "NIOCore", package: "swift-nio"),
+                "Raft", "RaftNode", "Wire", "JobClient", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
 
@@ -130,8 +167,12 @@ let package = Package(
         .executableTarget(
             name: "zkp",
             dependencies: [
-                "BN254", "Groth16", "Circuits", "Circom", "Raft", "RaftNode", "Wire",
+                "BN254", "Groth16", "Circuits", "Circom", "Raft", "RaftNode", "Wire", "ClusterServices",
+                "ServiceConfig",
+                "JobClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fastArithmetic
@@ -142,6 +183,14 @@ let package = Package(
             path: "Benchmarks/zkp-bench",
             swiftSettings: fastArithmetic
         ),
+        .executableTarget(
+            name: "cluster-bench",
+            dependencies: [
+                "LocalCluster", "JobClient", "RaftNode", "Wire",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/cluster-bench"),
         .executableTarget(
             name: "raft-bench", dependencies: ["LocalCluster", "Raft", "RaftNode"], path: "Benchmarks/raft-bench"),
 
@@ -191,6 +240,19 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        .testTarget(name: "ServiceConfigTests", dependencies: ["ServiceConfig"]),
+        .testTarget(
+            name: "ProvingJobsTests", dependencies: ["ProvingJobs", "BN254", "Groth16", "Circuits"],
+            swiftSettings: fastArithmetic),
+        .testTarget(
+            name: "ClusterProcessTests",
+            dependencies: [
+                "LocalCluster", "JobClient", "Wire", "RaftNode", "BN254", "Groth16", "Circuits", "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: fastArithmetic),
         .testTarget(name: "RaftProcessTests", dependencies: ["Raft", "RaftNode", "LocalCluster", "TestSupport"]),
         .testTarget(
             name: "HarnessTests",

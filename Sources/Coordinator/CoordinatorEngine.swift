@@ -20,6 +20,8 @@ public enum WorkerMessage: Sendable, Equatable {
     case cancel(job: JobID, attempt: UInt32)
     /// This coordinator stopped leading; reconnect to the leader at this address.
     case leaderChanged(leaderAddress: String?)
+    /// Nothing to do: keeps an idle stream's connection alive through proxies.
+    case keepalive
 }
 
 /// The original's scheduler counters, shown in `/health` and `/metrics`.
@@ -52,6 +54,10 @@ public actor CoordinatorEngine {
     private var liveness: WorkerLiveness?
     private var streams: [WorkerID: (id: UInt64, continuation: AsyncStream<WorkerMessage>.Continuation)] = [:]
     private var nextStreamID: UInt64 = 0
+    /// When the leader last scanned for expiries.
+    private var lastExpiryScan: Timestamp?
+    /// When the open task streams were last sent a keepalive.
+    private var lastKeepalive: Timestamp?
     public private(set) var counters = SchedulerCounters()
 
     public init(
@@ -114,6 +120,8 @@ public actor CoordinatorEngine {
 
     private func stepDown(leader: NodeID) {
         liveness = nil
+        lastExpiryScan = nil
+        lastKeepalive = nil
         let address = settings.grpcAddresses[leader]
         for (_, stream) in streams {
             stream.continuation.yield(.leaderChanged(leaderAddress: address))
@@ -131,8 +139,18 @@ public actor CoordinatorEngine {
         let instant = now()
         let policy = settings.policy
         let open = Set(streams.keys)
+        let scanExpiries =
+            lastExpiryScan.map { instant.milliseconds - $0.milliseconds >= settings.expiryScanIntervalMilliseconds }
+            ?? true
+        if scanExpiries { lastExpiryScan = instant }
+        if instant.milliseconds - (lastKeepalive ?? instant).milliseconds >= settings.streamKeepaliveMilliseconds {
+            for (_, stream) in streams { stream.continuation.yield(.keepalive) }
+            lastKeepalive = instant
+        } else if lastKeepalive == nil {
+            lastKeepalive = instant
+        }
         let commands = machine.read { state in
-            policy.expirations(in: state, liveness: liveness, at: instant)
+            (scanExpiries ? policy.expirations(in: state, liveness: liveness, at: instant) : [])
                 + policy.assignments(in: state, liveness: liveness, at: instant, accepting: { open.contains($0) })
         }
         guard !commands.isEmpty else { return }

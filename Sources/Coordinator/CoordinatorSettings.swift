@@ -21,12 +21,18 @@ public struct CoordinatorSettings: Sendable {
     public var idempotencyWindowMilliseconds: Int64
     /// How often the leader re-checks leases and liveness when nothing commits.
     public var dispatchTickMilliseconds: Int64
+    /// The least time between two scans for expired leases, deadlines and lost workers
+    /// (`coordinator.cleanup_interval`); assignments are made on every round regardless.
+    public var expiryScanIntervalMilliseconds: Int64
+    /// How often an open task stream gets a KEEPALIVE message (the original's 30 s).
+    public var streamKeepaliveMilliseconds: Int64
 
     public init(
         coordinatorID: String, grpcAddresses: [NodeID: String], heartbeatTimeoutMilliseconds: Int64 = 30_000,
         heartbeatIntervalMilliseconds: Int64 = 5_000, policy: SchedulingPolicy = SchedulingPolicy(),
         liveJobLimit: UInt32 = 100_000, idempotencyWindowMilliseconds: Int64 = 300_000,
-        dispatchTickMilliseconds: Int64 = 250
+        dispatchTickMilliseconds: Int64 = 250, expiryScanIntervalMilliseconds: Int64 = 1_000,
+        streamKeepaliveMilliseconds: Int64 = 30_000
     ) {
         self.coordinatorID = coordinatorID
         self.grpcAddresses = grpcAddresses
@@ -36,5 +42,7 @@ public struct CoordinatorSettings: Sendable {
         self.liveJobLimit = liveJobLimit
         self.idempotencyWindowMilliseconds = idempotencyWindowMilliseconds
         self.dispatchTickMilliseconds = dispatchTickMilliseconds
+        self.expiryScanIntervalMilliseconds = expiryScanIntervalMilliseconds
+        self.streamKeepaliveMilliseconds = streamKeepaliveMilliseconds
     }
 }

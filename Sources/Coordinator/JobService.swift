@@ -19,6 +19,9 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
     public let projection: JobProjection
     public let projectionStatus: @Sendable () -> ProjectionStatus
     public let raftStatus: @Sendable () async -> RaftStatus
+    /// Returns once this coordinator has applied everything committed when it was called
+    /// (a ReadIndex round through the leader).
+    public let catchUp: @Sendable () async throws -> Void
     private let leaders: GRPCClientPool
     /// The largest `inputs_json` accepted (the original gateway's 5 MiB body limit).
     public static let maximumInputBytes = 5 << 20
@@ -30,13 +33,15 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
     public init(
         engine: CoordinatorEngine, artifacts: ArtifactStore, projection: JobProjection,
         projectionStatus: @escaping @Sendable () -> ProjectionStatus,
-        raftStatus: @escaping @Sendable () async -> RaftStatus, leaders: GRPCClientPool
+        raftStatus: @escaping @Sendable () async -> RaftStatus, catchUp: @escaping @Sendable () async throws -> Void,
+        leaders: GRPCClientPool
     ) {
         self.engine = engine
         self.artifacts = artifacts
         self.projection = projection
         self.projectionStatus = projectionStatus
         self.raftStatus = raftStatus
+        self.catchUp = catchUp
         self.leaders = leaders
     }
 
@@ -126,7 +131,14 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
         return try await leaderOnly(context, forward) {
             let id = try Self.jobID(request.id)
             let reason = request.reason.isEmpty ? "cancelled by the client" : String(request.reason.prefix(1024))
-            try await Self.mapping { try await engine.cancel(id, reason: reason) }
+            do {
+                try await Self.mapping { try await engine.cancel(id, reason: reason) }
+            } catch let error as RPCError where error.code == .notFound {
+                // An archived job has ended: it cannot be cancelled, but it exists.
+                guard let archived = try await Self.storage({ try await projection.job(id) }) else { throw error }
+                throw RPCError(
+                    code: .failedPrecondition, message: "job \(id) has already ended (\(archived.status.rawValue))")
+            }
             return try await message(for: try await job(id))
         }
     }
@@ -283,10 +295,22 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
 
     // MARK: Lookups
 
-    /// The job from the replicated state, or from the projection once archived.
+    /// The job from the replicated state, or from the projection once archived. A job
+    /// this coordinator does not know may have been committed a moment ago through
+    /// another member; it catches up with the leader before saying "not found", so a
+    /// client reads its own submissions wherever it asks.
     func job(_ id: JobID) async throws -> Job {
-        if let live = machine.read({ $0.jobs[id] }) { return live }
-        if let archived = try await Self.storage({ try await projection.job(id) }) { return archived }
+        for caughtUp in [false, true] {
+            if caughtUp {
+                do {
+                    try await catchUp()
+                } catch {
+                    throw RPCError(code: .unavailable, message: "cannot confirm job \(id) with the leader: \(error)")
+                }
+            }
+            if let live = machine.read({ $0.jobs[id] }) { return live }
+            if let archived = try await Self.storage({ try await projection.job(id) }) { return archived }
+        }
         throw RPCError(code: .notFound, message: "job \(id) not found")
     }
 

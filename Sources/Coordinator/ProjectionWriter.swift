@@ -24,6 +24,8 @@ public struct ProjectionStatus: Sendable, Equatable {
     public var writeFailures = 0
     /// The last failure's message, while the database is down.
     public var lastError: String?
+    /// When a follower last read the stored index.
+    var lastFollowerCheck: ContinuousClock.Instant?
 }
 
 /// The leader's projection of committed state into SQL: while this node leads, it writes
@@ -84,8 +86,32 @@ public final class ProjectionWriter: Sendable {
         }
     }
 
-    /// Waits a little before checking the role again; followers do not write.
+    /// Followers do not write; they read the stored index now and then, so their health
+    /// reports the database and the projection as they are.
     private func idle() async {
+        let due = shared.withLock { status in
+            status.lastFollowerCheck.map { ContinuousClock.now - $0 >= .seconds(2) } ?? true
+        }
+        if due {
+            let result: Result<UInt64, any Error>
+            do {
+                result = .success(try await projection.projectedIndex())
+            } catch {
+                result = .failure(error)
+            }
+            shared.withLock { status in
+                status.lastFollowerCheck = ContinuousClock.now
+                switch result {
+                case .success(let index):
+                    status.database = .up
+                    status.projectedIndex = index
+                    status.lastError = nil
+                case .failure(let error):
+                    status.database = .down
+                    status.lastError = "\(error)"
+                }
+            }
+        }
         try? await Task.sleep(for: .milliseconds(200))
     }
 

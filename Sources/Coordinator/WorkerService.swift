@@ -264,6 +264,8 @@ public struct WorkerService: Coordinator_CoordinatorService.SimpleServiceProtoco
         case .leaderChanged(let address):
             assignment.kind = .leaderChanged
             assignment.leaderGrpcAddress = address ?? ""
+        case .keepalive:
+            assignment.kind = .keepalive
         }
         return assignment
     }
@@ -273,28 +275,12 @@ extension CoordinatorError {
     var isNotLeader: Bool { if case .notLeader = self { true } else { false } }
 }
 
-/// The answers of the unary worker RPCs, which all report the same four things.
-protocol WorkerAnswer {
-    init()
-    var success: Bool { get set }
-    var message: String { get set }
-    var code: Coordinator_ErrorCode { get set }
-    var leaderGrpcAddress: String { get set }
-}
-
-extension Coordinator_RegisterWorkerResponse: WorkerAnswer {}
-extension Coordinator_HeartbeatResponse: WorkerAnswer {}
-extension Coordinator_StartTaskResponse: WorkerAnswer {}
-extension Coordinator_TaskCompletionResponse: WorkerAnswer {}
-extension Coordinator_TaskFailureResponse: WorkerAnswer {}
-extension Coordinator_DeregisterWorkerResponse: WorkerAnswer {}
-
 extension WorkerService {
     /// Runs `body`; on success the answer says `success` with the message it returns, on a
     /// refusal `success=false` with `failurePrefix` (if any) before the reason, the code,
     /// and the leader's address when this coordinator is not the leader. The original's
     /// redirect messages ("Not leader, connect to: …") stand alone, without the prefix.
-    func answer<Answer: WorkerAnswer>(
+    func answer<Answer: CoordinatorAnswer>(
         failurePrefix: String?, _ body: (inout Answer) async throws(CoordinatorError) -> String
     ) async -> Answer {
         var answer = Answer()

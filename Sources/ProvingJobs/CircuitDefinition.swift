@@ -45,6 +45,17 @@ public enum CircuitDefinition: Equatable, Sendable {
         var r1cs: String?
     }
 
+    /// Reads a definition whose family its fields tell: `r1cs` for circom, otherwise merkle.
+    public init(encoded bytes: [UInt8]) throws(JobInputError) {
+        let document: Document
+        do {
+            document = try JSONDecoder().decode(Document.self, from: Data(bytes))
+        } catch {
+            throw JobInputError("the circuit definition is not a JSON object with hash/depth or r1cs: \(error)")
+        }
+        try self.init(family: document.r1cs == nil ? "merkle" : "circom", encoded: bytes)
+    }
+
     /// Reads a definition of the given family, checking every field.
     public init(family: String, encoded bytes: [UInt8]) throws(JobInputError) {
         let document: Document

@@ -14,7 +14,7 @@ public struct ProvingCircuit: Sendable {
 
     /// Builds the circuit; a circom circuit's `.r1cs` comes from `artifact(digest)`.
     public static func load(
-        _ definition: CircuitDefinition, artifact: (String) async throws -> [UInt8]
+        _ definition: CircuitDefinition, artifact: @Sendable (String) async throws -> [UInt8]
     ) async throws -> ProvingCircuit {
         switch definition {
         case .merkle(let hash, let depth):
@@ -24,6 +24,11 @@ public struct ProvingCircuit: Sendable {
             let r1cs = try CircomFiles.readR1CS(try await artifact(digest))
             return ProvingCircuit(definition: definition, r1cs: r1cs, builtin: nil)
         }
+    }
+
+    /// A circom circuit whose constraint system came with its proving key.
+    public static func circom(_ definition: CircuitDefinition, r1cs: R1CS) -> ProvingCircuit {
+        ProvingCircuit(definition: definition, r1cs: r1cs, builtin: nil)
     }
 
     /// The full witness for a job's inputs. Every failure here is the input's fault, the

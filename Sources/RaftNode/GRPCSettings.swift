@@ -30,8 +30,9 @@ public enum GRPCSettings {
         }
     }
 
-    /// Call options with a deadline and the message limit, for every call a client makes.
-    public static func callOptions(timeout: Duration) -> CallOptions {
+    /// Call options with a deadline and the message limit, for every call a client makes
+    /// (only a long-lived stream, such as a worker's task stream, goes without a deadline).
+    public static func callOptions(timeout: Duration?) -> CallOptions {
         var options = CallOptions.defaults
         options.timeout = timeout
         options.maxRequestMessageBytes = maximumMessageBytes

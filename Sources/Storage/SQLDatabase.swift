@@ -80,6 +80,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case invalidCursor(String)
     /// A stored value that cannot be read back (a status string no build wrote, say).
     case corruptRow(String)
+    /// The database did not answer in time (it may be down).
+    case timedOut(String)
 
     public var description: String {
         switch self {
@@ -88,6 +90,7 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
             "the database's schema is at version \(version), newer than this build's \(newest)"
         case .invalidMigrationTarget(let target, let newest): "no schema version \(target) (versions are 0–\(newest))"
         case .artifactCorrupt(let digest): "artifact \(digest) does not match its digest"
+        case .timedOut(let what): what
         case .invalidConfiguration(let reason): "invalid database configuration: \(reason)"
         case .invalidCursor(let cursor): "cursor \"\(cursor.prefix(80))\" is not one this server issued"
         case .corruptRow(let reason): "corrupt row: \(reason)"

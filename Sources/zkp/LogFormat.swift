@@ -8,6 +8,7 @@ struct LineLogHandler: LogHandler {
     var metadata: Logger.Metadata = [:]
     let label: String
     let json: Bool
+    var toStandardOutput = false
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -30,6 +31,6 @@ struct LineLogHandler: LogHandler {
             line = "\(time) \(event.level) \(label): \(event.message)"
             for (key, value) in merged.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
         }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        (toStandardOutput ? FileHandle.standardOutput : FileHandle.standardError).write(Data((line + "\n").utf8))
     }
 }

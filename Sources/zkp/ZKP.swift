@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterServices
 
 /// The `zkp` command: every process and tool of ZKP Network behind one binary.
 @main
@@ -10,6 +11,7 @@ struct ZKP: AsyncParsableCommand {
         subcommands: [
             SetupCommand.self, ProveCommand.self, VerifyCommand.self, MerkleCommand.self, ExportCommand.self,
             BN254Command.self, RaftNodeCommand.self, RaftKeyValueCommand.self, RaftDemoCommand.self,
+            CoordinatorCommand.self, WorkerCommand.self, JobsCommand.self, CircuitsCommand.self, ClusterCommand.self,
         ]
     )
 }

@@ -71,10 +71,12 @@ func eventually(_ what: String, within seconds: Double = 30, _ condition: () asy
     throw CancellationError()
 }
 
-/// The next message on a worker's stream, or a test failure after a while.
+/// The next message on a worker's stream other than a keepalive.
 func next(_ iterator: inout AsyncStream<WorkerMessage>.Iterator) async throws -> WorkerMessage {
-    let message = await iterator.next()
-    return try #require(message, "the task stream ended")
+    while true {
+        let message = try #require(await iterator.next(), "the task stream ended")
+        if message != .keepalive { return message }
+    }
 }
 
 /// A worker's proving for the depth-2 Poseidon Merkle circuit, with the keys it made in setup.

@@ -1,4 +1,4 @@
 /// The release version of ZKP Network, printed by `zkp --version`.
-enum ZKPVersion {
-    static let current = "0.1.0"
+public enum ZKPVersion {
+    public static let current = "0.1.0"
 }
