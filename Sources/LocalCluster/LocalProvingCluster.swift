@@ -152,19 +152,14 @@ public final class LocalProvingCluster: Sendable {
     public func isRunning(_ name: String) -> Bool { processes.withLock { $0[name]?.isRunning ?? false } }
 
     /// Sends `signal`; SIGKILL waits for the process to be gone, SIGTERM for it to exit
-    /// (a worker drains first).
-    public func signal(_ name: String, _ signal: Int32) {
-        guard let process = processes.withLock({ $0[name] }), process.isRunning else { return }
+    /// (a worker drains first), and both return its exit status.
+    @discardableResult
+    public func signal(_ name: String, _ signal: Int32) -> Int32? {
+        guard let process = processes.withLock({ $0[name] }), process.isRunning else { return nil }
         kill(process.processIdentifier, signal)
-        if signal == SIGKILL || signal == SIGTERM {
-            process.waitUntilExit()
-            processes.withLock { $0[name] = nil }
-        }
-    }
-
-    /// The exit status of a process that has exited.
-    public func exitStatus(_ name: String) -> Int32? {
-        guard let process = processes.withLock({ $0[name] }), !process.isRunning else { return nil }
+        guard signal == SIGKILL || signal == SIGTERM else { return nil }
+        process.waitUntilExit()
+        processes.withLock { $0[name] = nil }
         return process.terminationStatus
     }
 

@@ -202,6 +202,67 @@ struct ClusterProcessTests {
         }
     }
 
+    @Test("SIGTERM drains a worker: the proof in flight is finished and reported, then the worker leaves")
+    func workerDrained() async throws {
+        try await withProvingCluster { cluster in
+            let depth = 16
+            let key = try await registerMerkleCircuit(cluster.jobs, id: "deep", hash: .mimc, depth: depth)
+            var request = Zkp_SubmitJobRequest()
+            request.circuitID = "deep"
+            let leaves = (0..<(1 << depth)).map { String(format: "0x%064x", $0 + 11) }
+            let tree = try MerkleTree(hexLeaves: leaves, hash: .mimc)
+            request.inputsJson = Data(
+                ("{\"leaves\":[" + leaves.map { "\"\($0)\"" }.joined(separator: ",") + "],\"leaf_index\":9}").utf8)
+            let id = try await cluster.jobs.submit(request).job.id
+            var holder: String?
+            for _ in 0..<600 where holder == nil {
+                let job = try await cluster.jobs.get(id)
+                if job.status == "in_progress" { holder = job.workerID }
+                if job.status == "completed" { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let worker = try #require(holder, "the job started on a worker")
+            // The worker exits only after it has reported and left; it exits cleanly.
+            #expect(cluster.signal(worker, SIGTERM) == 0)
+            let job = try await cluster.jobs.wait(id, timeout: .seconds(60))
+            try expectValidProof(job, key: key, root: tree.root)
+            #expect(job.attempts == 1 && job.workerID == worker, "the draining worker finished its own attempt")
+            let status = try await cluster.jobs.clusterStatus()
+            #expect(!status.workers.contains { $0.id == worker }, "the drained worker left the registry")
+        }
+    }
+
+    @Test("operator endpoints: /ready, /metrics, 404 for unknown paths, token-protected step-down")
+    func operatorEndpoints() async throws {
+        try await withProvingCluster(workers: 1) { cluster in
+            let leader = try #require(await cluster.leader())
+            let port = cluster.coordinators[try #require(cluster.coordinatorNames.firstIndex(of: leader))].http
+            #expect(try await cluster.httpRequest(port: port, path: "/ready").status == 200)
+            let metrics = String(
+                decoding: try await cluster.httpRequest(port: port, path: "/metrics").body, as: UTF8.self)
+            for name in [
+                "coordinator_workers_total", "coordinator_capacity_used", "zkp_raft_term", "zkp_projection_lag",
+            ] {
+                #expect(metrics.contains(name), "metrics include \(name)")
+            }
+            #expect(try await cluster.httpRequest(port: port, path: "/no/such/path").status == 404)
+            let refused = try await cluster.httpRequest(
+                port: port, method: "POST", path: "/admin/step-down", headers: ["Authorization": "Bearer wrong"])
+            #expect(refused.status == 401)
+            #expect(await cluster.leader() == leader, "a refused step-down changes nothing")
+            let accepted = try await cluster.httpRequest(
+                port: port, method: "POST", path: "/admin/step-down", headers: ["Authorization": "Bearer test-token"])
+            #expect(accepted.status == 200, "\(String(decoding: accepted.body, as: UTF8.self))")
+            var successor: String?
+            for _ in 0..<100 {
+                successor = await cluster.leader()
+                if let successor, successor != leader { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(successor != nil && successor != leader, "leadership moved to another coordinator")
+        }
+    }
+
     static let postgresControl = ProcessInfo.processInfo.environment["ZKP_TEST_POSTGRES_CTL"]
 
     @Test(
