@@ -36,11 +36,12 @@ struct ClusterBench {
         let seconds = Int(option("--seconds") ?? "10") ?? 10
         let depth = Int(option("--depth") ?? "20") ?? 20
         let proofs = Int(option("--proofs") ?? "8") ?? 8
+        let rate = Int(option("--rate") ?? "100") ?? 100
         let only = option("--only")
         guard FileManager.default.isExecutableFile(atPath: zkp) else { fail("\(zkp) is not an executable; pass --zkp") }
         let bench = ClusterBench(zkp: zkp, postgres: try Server(url: postgres))
         if only == nil || only == "commit" { try await bench.commitThroughput(seconds: seconds, inFlight: 256) }
-        if only == nil || only == "latency" { try await bench.assignmentLatency(seconds: seconds, rate: 100) }
+        if only == nil || only == "latency" { try await bench.assignmentLatency(seconds: seconds, rate: rate) }
         if only == nil || only == "proofs" { try await bench.proofThroughput(depth: depth, proofs: proofs) }
     }
 
@@ -149,7 +150,7 @@ struct ClusterBench {
 
     /// Inputs for a depth-`depth` tree whose leaves are `seed`, `seed + 1`, …
     static func inputs(depth: Int, seed: Int) -> Data {
-        let leaves = (0..<(1 << depth)).map { "\"0x\(String(seed + $0 + 1, radix: 16))\"" }
+        let leaves = (0..<(1 << depth)).map { "\"" + String(format: "0x%064x", seed + $0 + 1) + "\"" }
         return Data(("{\"leaves\":[" + leaves.joined(separator: ",") + "],\"leaf_index\":0}").utf8)
     }
 
