@@ -60,13 +60,8 @@ struct ClusterBench {
         let password: String
 
         init(url text: String) throws {
-            guard let url = URLComponents(string: text), let host = url.host, let user = url.user else {
-                ClusterBench.fail("cannot read \(text) as postgres://user@host:port/db")
-            }
-            self.host = host
-            port = url.port ?? 5432
-            self.user = user
-            password = url.password ?? ""
+            let server = try LocalProvingCluster.Database(url: text, name: "postgres")
+            (host, port, user, password) = (server.host, server.port, server.user, server.password)
         }
 
         func client(_ database: String) -> PostgresClient {

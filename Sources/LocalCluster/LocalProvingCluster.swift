@@ -23,6 +23,16 @@ public final class LocalProvingCluster: Sendable {
         public var password: String
         public var name: String
 
+        /// The server of a `postgres://user[:password]@host[:port]/db` URL, and database `name` on it.
+        public init(url text: String, name: String) throws {
+            guard let url = URLComponents(string: text), let host = url.host, let user = url.user else {
+                throw URLError(
+                    .badURL,
+                    userInfo: [NSLocalizedDescriptionKey: "cannot read \(text) as postgres://user@host:port/db"])
+            }
+            self.init(host: host, port: url.port ?? 5432, user: user, password: url.password ?? "", name: name)
+        }
+
         public init(host: String, port: Int, user: String, password: String, name: String) {
             self.host = host
             self.port = port
@@ -130,18 +140,8 @@ public final class LocalProvingCluster: Sendable {
     /// Starts a process by name (`coordinator-2`, `worker-1`).
     public func start(_ name: String) throws {
         let command = name.hasPrefix("coordinator") ? "coordinator" : "worker"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [command, "--config", "\(root)/\(name).yaml"]
-        let logPath = "\(root)/\(name).log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try launch(
+            executable, arguments: [command, "--config", "\(root)/\(name).yaml"], logPath: "\(root)/\(name).log")
         processes.withLock { $0[name] = process }
     }
 

@@ -67,21 +67,9 @@ public final class LocalRaftCluster: @unchecked Sendable {
         if let level = ProcessInfo.processInfo.environment["ZKP_RAFT_LOG_LEVEL"] {
             arguments += ["--log-level", level]
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in self.environment[id] ?? [:] { environment[key] = value }
-        process.environment = environment
-        let logPath = "\(root)/server\(id).log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try launch(
+            executable, arguments: arguments, extraEnvironment: environment[id] ?? [:],
+            logPath: "\(root)/server\(id).log")
         processes.withLock { $0[id] = process }
     }
 
@@ -163,6 +151,25 @@ public final class LocalRaftCluster: @unchecked Sendable {
 /// connection on the machine takes its local port, and one such connection made before
 /// a server binds the port keeps that server from starting (seen when test suites ran in
 /// parallel: the bootstrapping server could not listen and no leader was ever elected).
+/// Starts `executable` with its output appended to `logPath`.
+func launch(_ executable: String, arguments: [String], extraEnvironment: [String: String] = [:], logPath: String)
+    throws -> Process
+{
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
+    if !FileManager.default.fileExists(atPath: logPath) {
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+    }
+    let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+    log.seekToEndOfFile()
+    process.standardOutput = log
+    process.standardError = log
+    try process.run()
+    return process
+}
+
 public func freeLoopbackPorts(_ count: Int) throws -> [Int] {
     let ephemeralStart = ephemeralPortRangeStart()
     let candidates = 10_000..<max(10_001, ephemeralStart)

@@ -65,14 +65,8 @@ struct PostgresServer {
     let database: String
 
     init(url text: String) throws {
-        guard let url = URLComponents(string: text), let host = url.host, let user = url.user else {
-            throw TestFailure("cannot read \(text) as postgres://user@host:port/db")
-        }
-        self.host = host
-        port = url.port ?? 5432
-        self.user = user
-        password = url.password ?? ""
-        database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
+        let server = try LocalProvingCluster.Database(url: text, name: "postgres")
+        (host, port, user, password, database) = (server.host, server.port, server.user, server.password, server.name)
     }
 
     func client(database name: String? = nil) -> PostgresClient {

@@ -95,26 +95,10 @@ struct ClusterProcessTests {
     func workerKilled() async throws {
         // A deep tree makes proofs long enough to kill a worker during one.
         try await withProvingCluster(heartbeatTimeout: "1s") { cluster in
-            let depth = 16
-            let key = try await registerMerkleCircuit(cluster.jobs, id: "deep", hash: .mimc, depth: depth)
-            var request = Zkp_SubmitJobRequest()
-            request.circuitID = "deep"
-            let leaves = (0..<(1 << depth)).map { String(format: "0x%064x", $0 + 7) }
-            let tree = try MerkleTree(hexLeaves: leaves, hash: .mimc)
-            request.inputsJson = Data(
-                ("{\"leaves\":[" + leaves.map { "\"\($0)\"" }.joined(separator: ",") + "],\"leaf_index\":5}").utf8)
-            let id = try await cluster.jobs.submit(request).job.id
-            var victim: String?
-            for _ in 0..<600 where victim == nil {
-                let job = try await cluster.jobs.get(id)
-                if job.status == "in_progress" { victim = job.workerID }
-                if job.status == "completed" { break }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            let worker = try #require(victim, "the job started on a worker")
+            let (id, worker, key, root) = try await deepJobInProgress(cluster, seed: 7, leaf: 5)
             cluster.signal(worker, SIGKILL)
             let job = try await cluster.jobs.wait(id, timeout: .seconds(180))
-            try expectValidProof(job, key: key, root: tree.root)
+            try expectValidProof(job, key: key, root: root)
             #expect(job.attempts >= 2 && job.workerID != worker, "completed by the other worker after a requeue")
         }
     }
@@ -205,27 +189,11 @@ struct ClusterProcessTests {
     @Test("SIGTERM drains a worker: the proof in flight is finished and reported, then the worker leaves")
     func workerDrained() async throws {
         try await withProvingCluster { cluster in
-            let depth = 16
-            let key = try await registerMerkleCircuit(cluster.jobs, id: "deep", hash: .mimc, depth: depth)
-            var request = Zkp_SubmitJobRequest()
-            request.circuitID = "deep"
-            let leaves = (0..<(1 << depth)).map { String(format: "0x%064x", $0 + 11) }
-            let tree = try MerkleTree(hexLeaves: leaves, hash: .mimc)
-            request.inputsJson = Data(
-                ("{\"leaves\":[" + leaves.map { "\"\($0)\"" }.joined(separator: ",") + "],\"leaf_index\":9}").utf8)
-            let id = try await cluster.jobs.submit(request).job.id
-            var holder: String?
-            for _ in 0..<600 where holder == nil {
-                let job = try await cluster.jobs.get(id)
-                if job.status == "in_progress" { holder = job.workerID }
-                if job.status == "completed" { break }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            let worker = try #require(holder, "the job started on a worker")
+            let (id, worker, key, root) = try await deepJobInProgress(cluster, seed: 11, leaf: 9)
             // The worker exits only after it has reported and left; it exits cleanly.
             #expect(cluster.signal(worker, SIGTERM) == 0)
             let job = try await cluster.jobs.wait(id, timeout: .seconds(60))
-            try expectValidProof(job, key: key, root: tree.root)
+            try expectValidProof(job, key: key, root: root)
             #expect(job.attempts == 1 && job.workerID == worker, "the draining worker finished its own attempt")
             let status = try await cluster.jobs.clusterStatus()
             #expect(!status.workers.contains { $0.id == worker }, "the drained worker left the registry")
@@ -261,6 +229,29 @@ struct ClusterProcessTests {
             }
             #expect(successor != nil && successor != leader, "leadership moved to another coordinator")
         }
+    }
+
+    /// Registers a depth-16 Merkle circuit (its proofs take long enough to interrupt),
+    /// submits one job, and returns once a worker has started it.
+    func deepJobInProgress(_ cluster: LocalProvingCluster, seed: Int, leaf: Int) async throws -> (
+        id: String, worker: String, key: VerifyingKey, root: Fr
+    ) {
+        let depth = 16
+        let key = try await registerMerkleCircuit(cluster.jobs, id: "deep", hash: .mimc, depth: depth)
+        let leaves = (0..<(1 << depth)).map { String(format: "0x%064x", $0 + seed) }
+        let tree = try MerkleTree(hexLeaves: leaves, hash: .mimc)
+        var request = Zkp_SubmitJobRequest()
+        request.circuitID = "deep"
+        request.inputsJson = Data(
+            ("{\"leaves\":[" + leaves.map { "\"\($0)\"" }.joined(separator: ",") + "],\"leaf_index\":\(leaf)}").utf8)
+        let id = try await cluster.jobs.submit(request).job.id
+        for _ in 0..<600 {
+            let job = try await cluster.jobs.get(id)
+            if job.status == "in_progress" { return (id, job.workerID, key, tree.root) }
+            try #require(job.status != "completed", "the job finished before it could be interrupted")
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("job \(id) did not start within 6 s")
     }
 
     static let postgresControl = ProcessInfo.processInfo.environment["ZKP_TEST_POSTGRES_CTL"]
