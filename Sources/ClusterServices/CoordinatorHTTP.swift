@@ -104,9 +104,7 @@ struct CoordinatorHTTP: Sendable {
             case .candidate, .preCandidate: "Candidate"
             case .follower: "Follower"
             }
-        let lag =
-            health.appliedIndex > health.projection.projectedIndex
-            ? health.appliedIndex - health.projection.projectedIndex : 0
+        let lag = health.projection.lag(behind: health.appliedIndex)
         var status = "healthy"
         if node.leader == 0 {
             status = "unhealthy"
@@ -350,9 +348,7 @@ final class CoordinatorMetrics: Sendable {
         )
         gauge(
             "zkp_projection_lag", "Log entries applied but not yet projected",
-            Double(
-                health.appliedIndex > health.projection.projectedIndex
-                    ? health.appliedIndex - health.projection.projectedIndex : 0))
+            Double(health.projection.lag(behind: health.appliedIndex)))
         gauge(
             "zkp_projection_database_up", "1 when the SQL store answered the last write",
             health.projection.database == .down ? 0 : 1)

@@ -54,10 +54,10 @@ public actor CoordinatorEngine {
     private var liveness: WorkerLiveness?
     private var streams: [WorkerID: (id: UInt64, continuation: AsyncStream<WorkerMessage>.Continuation)] = [:]
     private var nextStreamID: UInt64 = 0
-    /// When the leader last scanned for expiries.
-    private var lastExpiryScan: Timestamp?
+    /// When the leader last scanned for expiries (the first round of a term always does).
+    private var lastExpiryScan = Timestamp(milliseconds: 0)
     /// When the open task streams were last sent a keepalive.
-    private var lastKeepalive: Timestamp?
+    private var lastKeepalive = Timestamp(milliseconds: 0)
     public private(set) var counters = SchedulerCounters()
 
     public init(
@@ -90,38 +90,26 @@ public actor CoordinatorEngine {
             let status = await consensus.status
             if status.role == .leader {
                 if liveness == nil {
+                    let since = now()
                     liveness = WorkerLiveness(
-                        leaderSince: now(), heartbeatTimeoutMilliseconds: settings.heartbeatTimeoutMilliseconds)
+                        leaderSince: since, heartbeatTimeoutMilliseconds: settings.heartbeatTimeoutMilliseconds)
+                    lastKeepalive = since
                     logger.info("Leading: scheduling starts", metadata: ["term": "\(status.term)"])
                 }
                 await dispatchRound()
             } else if liveness != nil {
                 stepDown(leader: status.leader)
             }
-            seen = await waitForChangeOrTick(after: max(seen, machine.appliedIndex))
+            seen = await machine.waitForChange(
+                after: max(seen, machine.appliedIndex),
+                until: .now + .milliseconds(settings.dispatchTickMilliseconds))
         }
         stepDown(leader: 0)
     }
 
-    private func waitForChangeOrTick(after index: UInt64) async -> UInt64 {
-        let machine = self.machine
-        let tick = Duration.milliseconds(settings.dispatchTickMilliseconds)
-        return await withTaskGroup(of: UInt64?.self) { group in
-            group.addTask { await machine.waitForChange(after: index) }
-            group.addTask {
-                try? await Task.sleep(for: tick)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? index
-        }
-    }
-
     private func stepDown(leader: NodeID) {
         liveness = nil
-        lastExpiryScan = nil
-        lastKeepalive = nil
+        lastExpiryScan = Timestamp(milliseconds: 0)
         let address = settings.grpcAddresses[leader]
         for (_, stream) in streams {
             stream.continuation.yield(.leaderChanged(leaderAddress: address))
@@ -139,14 +127,10 @@ public actor CoordinatorEngine {
         let instant = now()
         let policy = settings.policy
         let open = Set(streams.keys)
-        let scanExpiries =
-            lastExpiryScan.map { instant.milliseconds - $0.milliseconds >= settings.expiryScanIntervalMilliseconds }
-            ?? true
+        let scanExpiries = instant.milliseconds - lastExpiryScan.milliseconds >= settings.expiryScanIntervalMilliseconds
         if scanExpiries { lastExpiryScan = instant }
-        if instant.milliseconds - (lastKeepalive ?? instant).milliseconds >= settings.streamKeepaliveMilliseconds {
+        if instant.milliseconds - lastKeepalive.milliseconds >= settings.streamKeepaliveMilliseconds {
             for (_, stream) in streams { stream.continuation.yield(.keepalive) }
-            lastKeepalive = instant
-        } else if lastKeepalive == nil {
             lastKeepalive = instant
         }
         let commands = machine.read { state in

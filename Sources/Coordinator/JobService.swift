@@ -221,18 +221,7 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
             if current.status.isTerminal || ContinuousClock.now >= until || Task.isCancelled {
                 return try await message(for: current)
             }
-            let machine = self.machine
-            let after = seen
-            seen = await withTaskGroup(of: UInt64?.self) { group in
-                group.addTask { await machine.waitForChange(after: after) }
-                group.addTask {
-                    try? await Task.sleep(until: until, clock: .continuous)
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first ?? after
-            }
+            seen = await machine.waitForChange(after: seen, until: until)
         }
     }
 
@@ -429,9 +418,7 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
         response.jobs = counts
         let projection = projectionStatus()
         response.database = projection.database.rawValue
-        response.projectionLag =
-            machine.appliedIndex > projection.projectedIndex
-            ? machine.appliedIndex - projection.projectedIndex : 0
+        response.projectionLag = projection.lag(behind: machine.appliedIndex)
         return response
     }
 

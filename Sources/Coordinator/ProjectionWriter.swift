@@ -24,6 +24,11 @@ public struct ProjectionStatus: Sendable, Equatable {
     public var writeFailures = 0
     /// The last failure's message, while the database is down.
     public var lastError: String?
+    /// Log entries applied but not yet in SQL.
+    public func lag(behind appliedIndex: UInt64) -> UInt64 {
+        appliedIndex > projectedIndex ? appliedIndex - projectedIndex : 0
+    }
+
     /// When a follower last read the stored index.
     var lastFollowerCheck: ContinuousClock.Instant?
 }
@@ -134,7 +139,8 @@ public final class ProjectionWriter: Sendable {
                 markUp(at: stored)
                 await archive(upTo: stored)
             }
-            if complete { _ = await waitForChange(after: stored) }
+            // Wake now and then to notice a lost leadership even when nothing commits.
+            if complete { _ = await machine.waitForChange(after: stored, until: .now + .milliseconds(500)) }
         }
     }
 
@@ -193,21 +199,6 @@ public final class ProjectionWriter: Sendable {
             try await engine.archive(upTo: index)
         } catch {
             logger.debug("Archive not committed", metadata: ["error": "\(error)"])
-        }
-    }
-
-    private func waitForChange(after index: UInt64) async -> UInt64 {
-        let machine = self.machine
-        return await withTaskGroup(of: UInt64?.self) { group in
-            group.addTask { await machine.waitForChange(after: index) }
-            // Wake now and then to notice a lost leadership even when nothing commits.
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(500))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? index
         }
     }
 }

@@ -76,6 +76,21 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
         }
     }
 
+    /// Returns the applied index once it passes `index`, or the current index once
+    /// `deadline` passes (or the calling task is cancelled), whichever comes first.
+    public func waitForChange(after index: UInt64, until deadline: ContinuousClock.Instant) async -> UInt64 {
+        await withTaskGroup(of: UInt64?.self) { group in
+            group.addTask { await self.waitForChange(after: index) }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? appliedIndex
+        }
+    }
+
     private func takeReadyWaiters(_ shared: inout Shared) -> [CheckedContinuation<UInt64, Never>] {
         guard !shared.waiters.isEmpty else { return [] }
         let index = shared.state.appliedIndex
