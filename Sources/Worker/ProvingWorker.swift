@@ -512,6 +512,7 @@ public actor ProvingWorker {
     ) async -> Answer? {
         var backoff = RetryBackoff(initial: retry.base, maximum: retry.maximum)
         var last: Answer?
+        var redirected = false
         for attempt in 1...retry.attempts {
             let address = target
             do {
@@ -522,8 +523,13 @@ public actor ProvingWorker {
                 switch answer.code {
                 case .notLeader:
                     follow(answer.leaderGrpcAddress)
-                    // A redirect is answered at once by the leader it names.
-                    if attempt < retry.attempts { continue }
+                    // A redirect is followed at once, but only once in a row: during an
+                    // election a follower may still name the leader that just died, and
+                    // bouncing between the two would spend every attempt in milliseconds.
+                    if attempt < retry.attempts && !redirected {
+                        redirected = true
+                        continue
+                    }
                 case .noLeader, .unavailable:
                     break
                 default:
