@@ -59,6 +59,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: Pure cores (standard library only)
@@ -120,6 +121,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fastArithmetic),
+        // The public REST API on Hummingbird: the original routes, generic jobs, circuits and
+        // verification, with its middleware and OpenAPI document; talks to coordinators only.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "JobClient", "Wire", "ServiceConfig", "BN254", "Groth16", "Circuits",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: fastArithmetic),
         // YAML configuration files: interpolation, environment overrides, every key checked.
         .target(name: "ServiceConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The processes: a coordinator (Raft, scheduler, projection, gRPC and HTTP) and a
@@ -127,7 +142,8 @@ let package = Package(
         .target(
             name: "ClusterServices",
             dependencies: [
-                "Coordinator", "Worker", "ServiceConfig", "Storage", "Scheduler", "Raft", "RaftNode", "Wire",
+                "Coordinator", "Worker", "ServiceConfig", "Storage", "Scheduler", "Raft", "RaftNode", "Wire", "Gateway",
+                "JobClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -168,7 +184,7 @@ let package = Package(
             name: "zkp",
             dependencies: [
                 "BN254", "Groth16", "Circuits", "Circom", "Raft", "RaftNode", "Wire", "ClusterServices",
-                "ServiceConfig",
+                "ServiceConfig", "Gateway",
                 "JobClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -1,5 +1,6 @@
 import Coordinator
 import Foundation
+import Gateway
 import Hummingbird
 import Logging
 import Prometheus
@@ -165,14 +166,14 @@ struct CoordinatorHTTP: Sendable {
                 ])
             ),
         ])
-        return Self.json(body.text, status: .ok)
+        return Self.json(body.lineText, status: .ok)
     }
 
     /// Ready when a leader is known and this node has applied what it knows is committed.
     func ready() async -> Response {
         let node = await process.raft.node.status
         if node.leader != 0 && node.appliedIndex >= node.commitIndex {
-            return Self.json(#"{"status": "ready"}"#, status: .ok)
+            return Self.json(#"{"status":"ready"}"#, status: .ok)
         }
         let reason =
             node.leader == 0 ? "no leader elected" : "applying the log (\(node.appliedIndex)/\(node.commitIndex))"
@@ -354,31 +355,5 @@ final class CoordinatorMetrics: Sendable {
             health.projection.database == .down ? 0 : 1)
         gauge("zkp_projection_batches", "Projection batches written", Double(health.projection.batchesWritten))
         gauge("zkp_projection_write_failures", "Projection writes that failed", Double(health.projection.writeFailures))
-    }
-}
-
-/// JSON with keys in a fixed order (the original's health body is read by scripts that
-/// expect its order).
-indirect enum OrderedJSON {
-    case object([(String, OrderedJSON)])
-    case string(String)
-    case integer(Int64)
-    case bool(Bool)
-    case null
-
-    var text: String {
-        switch self {
-        case .object(let members):
-            "{" + members.map { "\(Self.quoted($0.0)): \($0.1.text)" }.joined(separator: ", ") + "}"
-        case .string(let value): Self.quoted(value)
-        case .integer(let value): String(value)
-        case .bool(let value): value ? "true" : "false"
-        case .null: "null"
-        }
-    }
-
-    static func quoted(_ text: String) -> String {
-        // Encoding a string cannot fail.
-        String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
     }
 }

@@ -109,6 +109,18 @@ public final class CoordinatorProcess: Sendable {
                 "coordinator_id": "\(config.id)", "node_id": "\(config.nodeName)", "grpc_port": "\(config.grpcPort)",
                 "http_port": "\(config.httpPort)", "database": "\(config.database.driver)",
             ])
+        do {
+            try await serve(grpc: grpc, http: http, writer: writer)
+        } catch {
+            await closeDatabase()
+            throw error
+        }
+        await closeDatabase()
+    }
+
+    private func serve(
+        grpc: GRPCServer<HTTP2ServerTransport.Posix>, http: CoordinatorHTTP, writer: ProjectionWriter
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let postgres { group.addTask { await postgres.run() } }
             group.addTask { try await self.migrate() }
@@ -126,6 +138,17 @@ public final class CoordinatorProcess: Sendable {
                 await leaders.shutdown()
                 throw error
             }
+        }
+    }
+
+    /// An embedded database is closed with the process (PostgreSQL's pool ends with its task).
+    private func closeDatabase() async {
+        guard let sqlite = database as? SQLiteDatabase else { return }
+        do {
+            // In a task of its own: the process's task is usually cancelled by now.
+            try await Task { try await sqlite.close() }.value
+        } catch {
+            logger.warning("Closing the SQLite database failed", metadata: ["error": "\(error)"])
         }
     }
 

@@ -80,8 +80,12 @@ public final class JobClient: Sendable {
         return try await call { [request] in try await $0.getVerificationKey(request, options: $1) }
     }
 
-    public func clusterStatus() async throws -> Zkp_ClusterStatusResponse {
-        try await call { try await $0.clusterStatus(Zkp_ClusterStatusRequest(), options: $1) }
+    /// The cluster's members and workers. A health check passes a short `timeout`: then
+    /// each coordinator is asked once, with no waiting between them.
+    public func clusterStatus(timeout: Duration? = nil) async throws -> Zkp_ClusterStatusResponse {
+        try await call(timeout: timeout, attempts: timeout == nil ? attempts : coordinators.count) {
+            try await $0.clusterStatus(Zkp_ClusterStatusRequest(), options: $1)
+        }
     }
 
     /// Codes after which another coordinator (or a later try) may succeed.
@@ -90,11 +94,12 @@ public final class JobClient: Sendable {
     /// Calls the preferred coordinator, moving on when it cannot answer; an application
     /// error (not found, invalid argument, ...) is thrown at once.
     private func call<Response: Sendable>(
-        timeout: Duration? = nil,
+        timeout: Duration? = nil, attempts: Int? = nil,
         _ body: @Sendable (Zkp_JobService.Client<HTTP2ClientTransport.Posix>, CallOptions) async throws -> Response
     ) async throws -> Response {
         var backoff = RetryBackoff(initial: .milliseconds(20), maximum: .milliseconds(500))
         var lastError: (any Error)?
+        let attempts = attempts ?? self.attempts
         for attempt in 0..<attempts {
             let index = preferred.load(ordering: .relaxed) % coordinators.count
             do {
@@ -106,7 +111,9 @@ public final class JobClient: Sendable {
                 lastError = error
                 preferred.store((index + 1) % coordinators.count, ordering: .relaxed)
                 // A full round of coordinators without an answer: wait before the next.
-                if (attempt + 1) % coordinators.count == 0 { try await Task.sleep(for: backoff.next()) }
+                if (attempt + 1) % coordinators.count == 0 && attempt + 1 < attempts {
+                    try await Task.sleep(for: backoff.next())
+                }
             }
         }
         throw lastError ?? RPCError(code: .unavailable, message: "no coordinator answered")

@@ -9,6 +9,12 @@ public struct LoggingConfig: Sendable, Equatable {
     /// stdout or stderr.
     public var output: String
 
+    public init(level: String, format: String, output: String) {
+        self.level = level
+        self.format = format
+        self.output = output
+    }
+
     static func read(_ document: ConfigDocument) throws(ConfigError) -> LoggingConfig {
         var level = document.string("logging.level", default: "info").lowercased()
         if level == "warn" { level = "warning" }

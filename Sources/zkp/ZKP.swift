@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterServices
+import Gateway
 
 /// The `zkp` command: every process and tool of ZKP Network behind one binary.
 @main
@@ -11,7 +12,8 @@ struct ZKP: AsyncParsableCommand {
         subcommands: [
             SetupCommand.self, ProveCommand.self, VerifyCommand.self, MerkleCommand.self, ExportCommand.self,
             BN254Command.self, RaftNodeCommand.self, RaftKeyValueCommand.self, RaftDemoCommand.self,
-            CoordinatorCommand.self, WorkerCommand.self, JobsCommand.self, CircuitsCommand.self, ClusterCommand.self,
+            CoordinatorCommand.self, WorkerCommand.self, GatewayCommand.self, DevCommand.self, JobsCommand.self,
+            CircuitsCommand.self, ClusterCommand.self,
         ]
     )
 }
