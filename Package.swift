@@ -269,6 +269,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fastArithmetic),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "ClusterServices", "JobClient", "LocalCluster", "RaftNode", "ServiceConfig", "BN254",
+                "Groth16", "Circuits", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: fastArithmetic),
         .testTarget(name: "RaftProcessTests", dependencies: ["Raft", "RaftNode", "LocalCluster", "TestSupport"]),
         .testTarget(
             name: "HarnessTests",

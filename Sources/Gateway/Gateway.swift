@@ -56,6 +56,9 @@ public final class Gateway: Sendable {
         ].filter { config.metrics.enabled || $0.path != config.metrics.path }
     }
 
+    /// "METHOD /path" of every route served, as the router has them.
+    public var servedRoutes: [String] { routes.map { "\($0.method.rawValue) \($0.path)" } }
+
     /// The router with every route and the middleware in front of them.
     public func makeRouter() -> Router<GatewayContext> {
         let table = RouteTable(routes)

@@ -30,14 +30,30 @@ public final class GRPCClientPool: Sendable {
         }
     }
 
-    /// Closes every connection; calls in flight finish first.
-    public func shutdown() async {
+    /// Closes every connection; calls in flight get `grace` to finish, then the
+    /// connections are cancelled (a peer that accepted a connection but never speaks
+    /// would otherwise hold the shutdown until its handshake times out).
+    public func shutdown(grace: Duration = .seconds(5)) async {
         closed.store(true, ordering: .releasing)
         let all = entries.withLock { entries in
             defer { entries.removeAll() }
             return Array(entries.values)
         }
         for entry in all { entry.client.beginGracefulShutdown() }
-        for entry in all { await entry.connections.value }
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for entry in all { await entry.connections.value }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: grace)
+                return false
+            }
+            if await group.next() == false {
+                for entry in all { entry.connections.cancel() }
+            }
+            group.cancelAll()
+            await group.waitForAll()
+        }
     }
 }

@@ -144,6 +144,63 @@ import Testing
         }
     }
 
+    @Test("gateway keys: the original sections, lists from YAML or the environment, and refusals")
+    func gatewayKeys() throws {
+        let yaml = """
+            server:
+              host: 127.0.0.1
+              port: 8081
+              read_timeout: 10s
+              write_timeout: 20s
+              idle_timeout: 60s
+            gateway:
+              coordinator_addresses: ["c1:9090", "c2:9090"]
+            rate_limit:
+              enabled: true
+              requests_per_second: 2.5
+              burst: 5
+              whitelist: ["127.0.0.1"]
+            cors:
+              allowed_origins: ["https://app.example"]
+              allowed_methods: [get, post]
+            logging:
+              level: debug
+              format: console
+            zkp:
+              curve: bn254
+            """
+        func load(_ text: String, _ environment: [String: String] = [:]) throws -> GatewayConfig {
+            try GatewayConfig.load(
+                try ConfigDocument(
+                    yaml: text, source: "g.yaml", environmentPrefix: "API_GATEWAY", environment: environment))
+        }
+        let config = try load(yaml, ["API_GATEWAY_RATE_LIMIT_BURST": "7"])
+        #expect(config.port == 8081 && config.readTimeout == .seconds(10) && config.writeTimeout == .seconds(20))
+        #expect(config.coordinators == ["c1:9090", "c2:9090"])
+        #expect(config.rateLimit.requestsPerSecond == 2.5 && config.rateLimit.burst == 7)
+        #expect(config.cors.allowedMethods == ["GET", "POST"] && config.auth.anonymous)
+        #expect(config.bodyLimit == 5 << 20 && config.dedupWindow == .seconds(300))
+        let overridden = try load(yaml, ["API_GATEWAY_GATEWAY_COORDINATOR_ADDRESSES": "a:1, b:2"])
+        #expect(overridden.coordinators == ["a:1", "b:2"])
+
+        func refusal(_ text: String) -> String {
+            do {
+                _ = try load(text)
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(refusal("server:\n  host: 0.0.0.0").contains("auth.api_keys is empty while server.host 0.0.0.0"))
+        #expect(refusal("server:\n  host: 0.0.0.0\nauth:\n  allow_anonymous: true").isEmpty)
+        #expect(refusal("server:\n  host: 0.0.0.0\nauth:\n  api_keys: [\"0123456789abcdef\"]").isEmpty)
+        #expect(refusal("auth:\n  api_keys: [short]").contains("too short"))
+        #expect(refusal("database:\n  host: db").contains("the gateway keeps no database"))
+        #expect(refusal("redis:\n  host: r").contains("there is no Redis"))
+        #expect(refusal("rate_limit:\n  requests_per_second: fast").contains("rate_limit.requests_per_second"))
+        #expect(refusal("server:\n  host: 127.0.0.1\n  prot: 1").contains("unknown key server.prot"))
+    }
+
     @Test("Go-style durations")
     func durations() throws {
         let document = try ConfigDocument(

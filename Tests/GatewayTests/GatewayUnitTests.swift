@@ -1,0 +1,100 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import ServiceConfig
+import Testing
+
+@testable import Gateway
+
+/// The gateway's pieces that need no server.
+@Suite("Gateway parts")
+struct GatewayUnitTests {
+    @Test("OrderedJSON escapes what JSON requires and keeps member order")
+    func orderedJSON() throws {
+        let value = OrderedJSON.object([
+            ("b", .string("quote \" backslash \\ newline \n tab \t bell \u{7} é")), ("a", .integer(-3)),
+            ("list", .array([.bool(true), .null, .number(1.5)])), ("raw", .raw("{\"x\":1}")),
+        ])
+        #expect(value.text.hasPrefix("{\"b\":"))
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(value.text.utf8)) as? [String: Any])
+        #expect(decoded["b"] as? String == "quote \" backslash \\ newline \n tab \t bell \u{7} é")
+        #expect(decoded["a"] as? Int == -3)
+        #expect((decoded["raw"] as? [String: Any])?["x"] as? Int == 1)
+        #expect(value.lineText.contains("\n\"a\":-3,\n"))
+    }
+
+    @Test("token buckets: a burst, then one request per 1/rate seconds, per client")
+    func rateLimiter() {
+        let limiter = RateLimiter(requestsPerSecond: 10, burst: 3)
+        let start = ContinuousClock.now
+        #expect((0..<4).map { _ in limiter.admit("a", now: start) } == [true, true, true, false])
+        #expect(limiter.admit("b", now: start))
+        #expect(!limiter.admit("a", now: start + .milliseconds(50)))
+        #expect(limiter.admit("a", now: start + .milliseconds(110)))
+        #expect(!limiter.admit("a", now: start + .milliseconds(120)))
+        // Long idle refills to the burst, not beyond.
+        let later = start + .seconds(120)
+        #expect((0..<4).map { _ in limiter.admit("a", now: later) } == [true, true, true, false])
+    }
+
+    @Test("request ids: 1–128 safe characters are kept, anything else is replaced")
+    func requestIDs() {
+        #expect(GatewayMiddleware.requestID(from: "req-1_2.3:4") == "req-1_2.3:4")
+        for bad in ["", "a b", "x\ny", String(repeating: "a", count: 129), "é"] {
+            #expect(UUID(uuidString: GatewayMiddleware.requestID(from: bad)) != nil)
+        }
+        #expect(UUID(uuidString: GatewayMiddleware.requestID(from: nil)) != nil)
+    }
+
+    @Test("the client is the peer unless the peer is a trusted proxy; logs keep only the network")
+    func clientAddresses() throws {
+        let config = try GatewayConfig.load(
+            ConfigDocument(
+                yaml: "server:\n  host: 127.0.0.1\nrate_limit:\n  trusted_proxies: [\"10.0.0.1\", \"10.0.0.2\"]",
+                source: "t", environmentPrefix: "API_GATEWAY", environment: [:]))
+        let middleware = GatewayMiddleware(
+            config: config, routes: RouteTable([]), limiter: RateLimiter(requestsPerSecond: 1, burst: 1),
+            metrics: GatewayMetrics(), logger: .init(label: "t"))
+        let proxy = try SocketAddress(ipAddress: "10.0.0.1", port: 5000)
+        let direct = try SocketAddress(ipAddress: "203.0.113.9", port: 5000)
+        #expect(middleware.clientAddress(of: direct, forwardedFor: "1.2.3.4") == "203.0.113.9")
+        #expect(middleware.clientAddress(of: proxy, forwardedFor: "1.2.3.4") == "1.2.3.4")
+        #expect(middleware.clientAddress(of: proxy, forwardedFor: "6.6.6.6, 1.2.3.4, 10.0.0.2") == "1.2.3.4")
+        #expect(middleware.clientAddress(of: proxy, forwardedFor: nil) == "10.0.0.1")
+        #expect(GatewayMiddleware.anonymised("203.0.113.9") == "203.0.113.0")
+        #expect(GatewayMiddleware.anonymised("2001:db8:1:2:3:4:5:6") == "2001:db8:1::")
+    }
+
+    @Test("routes: literal segments win over parameters; methods per path for 405")
+    func routeTable() {
+        let noop: @Sendable (Request, GatewayContext) async throws -> Response = { _, _ in Response(status: .ok) }
+        let table = RouteTable([
+            Route(method: .post, path: "/api/v1/tasks/merkle", handler: noop),
+            Route(method: .get, path: "/api/v1/tasks/{id}", handler: noop),
+            Route(method: .delete, path: "/api/v1/tasks/{id}", handler: noop),
+        ])
+        #expect(table.template(matching: "/api/v1/tasks/merkle") == "/api/v1/tasks/merkle")
+        #expect(table.template(matching: "/api/v1/tasks/abc") == "/api/v1/tasks/{id}")
+        #expect(table.methods(matching: "/api/v1/tasks/abc") == [.get, .delete])
+        #expect(table.methods(matching: "/api/v1/tasks/abc/more").isEmpty)
+    }
+
+    @Test("Merkle task requests: the original limits and messages, canonical leaves, the depth from the count")
+    func merkleTasks() throws {
+        func check(_ leaves: [String], _ index: Int?) -> Result<Gateway.MerkleTask, APIError> {
+            Result { () throws(APIError) in try Gateway.checkMerkleTask(.init(leaves: leaves, leafIndex: index)) }
+        }
+        #expect(try check(["0x01"], nil).get().depth == 0)
+        #expect(try check(["01", "02", "03"], 2).get().depth == 2)
+        #expect(try check(Array(repeating: "0x01", count: 1000), 999).get().depth == 10)
+        #expect(
+            try check(["0x01", "0x02"], 0).get().idempotencyKey == check(["0x0001", "02"], 0).get().idempotencyKey)
+        #expect(
+            try check(["0x01", "0x02"], 0).get().idempotencyKey != check(["0x01", "0x02"], 1).get().idempotencyKey)
+        #expect(try check(["0x01", "0x02"], 0).get().inputsJSON.hasPrefix("{\"leaves\":[\"0x000000"))
+        if case .failure(let error) = check([], nil) { #expect(error.message.contains("leaves array cannot be empty")) }
+        if case .failure(let error) = check(["0x01"], 1) {
+            #expect(error.message.contains("must be between 0 and 0 (got 1)"))
+        }
+    }
+}
