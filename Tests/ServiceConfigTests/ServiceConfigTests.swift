@@ -231,5 +231,10 @@ import Testing
                     environment: [:]))
             #expect(config.coordinators.count == 3)
         }
+        let gateway = try GatewayConfig.load(
+            try ConfigDocument(
+                contentsOf: root.appendingPathComponent("gateway.yaml").path, environmentPrefix: "API_GATEWAY",
+                environment: [:]))
+        #expect(gateway.coordinators.count == 3 && gateway.port == 8080)
     }
 }

@@ -1,0 +1,148 @@
+import BN254
+import Circuits
+import Foundation
+import Groth16
+import LocalCluster
+import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `zkp dev` as a user runs it: one process, proofs requested over HTTP through the
+/// original and the generic routes, checked by our verifier and by arkworks under the
+/// key the gateway serves; then Ctrl-C and a restart, with every job still there.
+@Suite("zkp dev", .serialized)
+struct DevProcessTests {
+    struct Dev {
+        let process: Process
+        let port: Int
+
+        func request(_ method: String, _ path: String, json: String? = nil) async throws -> (Int, Data) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, timeoutInterval: 30)
+            request.httpMethod = method
+            if let json {
+                request.httpBody = Data(json.utf8)
+                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        }
+
+        func object(_ method: String, _ path: String, json: String? = nil) async throws -> [String: Any] {
+            let (_, data) = try await request(method, path, json: json)
+            return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        }
+    }
+
+    static func start(data: String, ports: [Int], log: String) throws -> Dev {
+        let executable = TestEnvironment.productExecutable("zkp").path
+        try #require(FileManager.default.isExecutableFile(atPath: executable), "zkp is built beside the tests")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [
+            "dev", "--data", data, "--port", "\(ports[0])", "--grpc-port", "\(ports[1])", "--http-port",
+            "\(ports[2])", "--raft-port", "\(ports[3])",
+        ]
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return Dev(process: process, port: ports[0])
+    }
+
+    static func waitReady(_ dev: Dev) async -> Bool {
+        await waitUntil(seconds: 60) {
+            guard let (status, _) = try? await dev.request("GET", "/ready") else { return false }
+            return status == 200
+        }
+    }
+
+    static func waitDone(_ dev: Dev, _ id: String) async throws -> [String: Any] {
+        for _ in 0..<30 {
+            let answer = try await dev.object("GET", "/api/v1/jobs/\(id)/wait?timeout=20")
+            if answer["done"] as? Bool == true { return try #require(answer["job"] as? [String: Any]) }
+        }
+        Issue.record("job \(id) did not end")
+        return [:]
+    }
+
+    /// Checks a completed job's proof.json and public.json with our verifier and arkworks.
+    static func checkProof(_ dev: Dev, job id: String, circuit: String, root: Fr) async throws {
+        let (_, keyData) = try await dev.request("GET", "/api/v1/circuits/\(circuit)/verification_key")
+        let (_, proofData) = try await dev.request("GET", "/api/v1/jobs/\(id)/proof")
+        let (_, publicData) = try await dev.request("GET", "/api/v1/jobs/\(id)/public")
+        let key = try VerifyingKey(snarkjs: JSONDecoder().decode(SnarkjsVerificationKey.self, from: keyData))
+        let proof = try Proof(snarkjs: JSONDecoder().decode(SnarkjsProof.self, from: proofData))
+        let signals = try SnarkjsPublicSignals.decode(JSONDecoder().decode([String].self, from: publicData))
+        #expect(signals == [root])
+        #expect(try Groth16.verify(key, publicInputs: signals, proof: proof))
+        let request = PeerRequest(
+            op: "verify_snarkjs",
+            cases: [
+                .object([
+                    "vk": .string(String(decoding: keyData, as: UTF8.self)),
+                    "proof": .string(String(decoding: proofData, as: UTF8.self)),
+                    "public": .string(String(decoding: publicData, as: UTF8.self)),
+                ])
+            ])
+        let answer = try PeerProcess.call("arkworks_driver.py", request, as: PeerAnswer.self)
+        #expect(answer.results == [.bool(true)], "arkworks: \(answer.results)")
+    }
+
+    @Test("Merkle proofs through the original and the generic routes verify in arkworks; Ctrl-C and restart keep them")
+    func devEndToEnd() async throws {
+        let root = NSTemporaryDirectory() + "zkp-dev-\(UUID().uuidString.prefix(8))"
+        let data = root + "/data"
+        let log = root + "/dev.log"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let ports = try freeLoopbackPorts(4)
+        var dev = try Self.start(data: data, ports: ports, log: log)
+        defer { if dev.process.isRunning { dev.process.terminate() } }
+        try #require(await Self.waitReady(dev), "zkp dev became ready (log: \(log))")
+
+        let leaves = ["0x11", "0x22", "0x33", "0x44"]
+        let leavesJSON = #"["0x11", "0x22", "0x33", "0x44"]"#
+        let task = try await dev.object(
+            "POST", "/api/v1/tasks/merkle", json: #"{"leaves": ["0x11", "0x22", "0x33", "0x44"], "leaf_index": 3}"#)
+        let taskID = try #require(task["task_id"] as? String)
+        let generic = try await dev.object(
+            "POST", "/api/v1/jobs",
+            json: #"{"circuit_id": "merkle-mimc-d2", "inputs": {"leaves": \#(leavesJSON), "leaf_index": 0}}"#)
+        let jobID = try #require((generic["job"] as? [String: Any])?["id"] as? String, "\(generic)")
+
+        let tree = try MerkleTree(hexLeaves: leaves, hash: .mimc)
+        for id in [taskID, jobID] {
+            let job = try await Self.waitDone(dev, id)
+            #expect(job["status"] as? String == "completed", "\(job)")
+            try await Self.checkProof(dev, job: id, circuit: "merkle-mimc-d2", root: tree.root)
+        }
+        let before = try await dev.object("GET", "/api/v1/tasks/\(taskID)")
+
+        // Ctrl-C: the worker leaves, the process exits cleanly.
+        kill(dev.process.processIdentifier, SIGINT)
+        dev.process.waitUntilExit()
+        #expect(dev.process.terminationStatus == 0, "exit status (log: \(log))")
+
+        dev = try Self.start(data: data, ports: ports, log: log)
+        try #require(await Self.waitReady(dev), "zkp dev came back (log: \(log))")
+        let after = try await dev.object("GET", "/api/v1/tasks/\(taskID)")
+        #expect(after["status"] as? String == "completed")
+        #expect(after["proof"] as? String == before["proof"] as? String)
+        #expect(after["merkle_root"] as? String == before["merkle_root"] as? String)
+        try await Self.checkProof(dev, job: jobID, circuit: "merkle-mimc-d2", root: tree.root)
+        // And it still proves.
+        let more = try await dev.object(
+            "POST", "/api/v1/tasks/merkle", json: #"{"leaves": ["0x11", "0x22", "0x33", "0x45"], "leaf_index": 1}"#)
+        let moreID = try #require(more["task_id"] as? String)
+        #expect(try await Self.waitDone(dev, moreID)["status"] as? String == "completed")
+
+        kill(dev.process.processIdentifier, SIGINT)
+        dev.process.waitUntilExit()
+        #expect(dev.process.terminationStatus == 0)
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
