@@ -6,6 +6,10 @@ import RaftNode
 import SwiftProtobuf
 import Wire
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// The coordinators a client command talks to.
 struct ClusterAddressOptions: ParsableArguments {
     @Option(help: "Coordinators' gRPC addresses, comma-separated HOST:PORT (any member answers).")
@@ -226,7 +230,8 @@ struct CircuitsCommand: AsyncParsableCommand {
 
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cluster", abstract: "A proving cluster's state.", subcommands: [Status.self])
+        commandName: "cluster", abstract: "A proving cluster's state, and leadership hand-over.",
+        subcommands: [Status.self, StepDown.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -238,6 +243,50 @@ struct ClusterCommand: AsyncParsableCommand {
                 try await cluster.withClient { client in
                     try await describingRefusals { try printJSON(try await client.clusterStatus()) }
                 }
+            }
+        }
+    }
+
+    struct StepDown: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "step-down",
+            abstract: "Hand the leadership to another coordinator (before updating the leader).",
+            discussion: """
+                Finds the leader by the coordinators' /health and asks it, with the admin token, \
+                to transfer leadership to the voter it heard from last. Exits 2 when refused, \
+                3 when no coordinator answers or none leads.
+                """)
+        @Option(help: "The coordinators' HTTP addresses (host:port), comma-separated.")
+        var coordinators = "127.0.0.1:8091,127.0.0.1:8092,127.0.0.1:8093"
+        @Option(help: "coordinator.admin_token (else $ZKP_ADMIN_TOKEN).") var token: String?
+
+        func run() async throws {
+            try await runningClient {
+                guard let token = token ?? ProcessInfo.processInfo.environment["ZKP_ADMIN_TOKEN"], !token.isEmpty else {
+                    throw InputError("give --token or set ZKP_ADMIN_TOKEN")
+                }
+                for address in coordinators.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                    let node = try GatewayOptions.parse(["--gateway", "http://\(address)"])
+                    guard let health = try? await node.object("GET", "/health", timeout: 3),
+                        (health["raft"] as? [String: Any])?["is_leader"] as? Bool == true
+                    else { continue }
+                    var request = URLRequest(
+                        url: URL(string: "http://\(address)/admin/step-down")!, timeoutInterval: 10)
+                    request.httpMethod = "POST"
+                    request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+                    let (data, response) = try await URLSession.shared.data(for: request)
+                    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                    let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+                    let message = object?["message"] as? String ?? object?["error"] as? String ?? ""
+                    guard status == 200 else {
+                        printError("\(address): \(status): \(message)")
+                        throw status >= 500 ? ClientExit.unavailable : ClientExit.refused
+                    }
+                    print("\(address): \(message)")
+                    return
+                }
+                printError("no coordinator in \(coordinators) answered as the leader")
+                throw ClientExit.unavailable
             }
         }
     }

@@ -12,7 +12,8 @@ struct ZKP: AsyncParsableCommand {
         subcommands: [
             SetupCommand.self, ProveCommand.self, VerifyCommand.self, MerkleCommand.self, ExportCommand.self,
             BN254Command.self, RaftNodeCommand.self, RaftKeyValueCommand.self, RaftDemoCommand.self,
-            CoordinatorCommand.self, WorkerCommand.self, GatewayCommand.self, DevCommand.self, JobsCommand.self,
+            CoordinatorCommand.self, WorkerCommand.self, GatewayCommand.self, DevCommand.self, TaskCommand.self,
+            JobCommand.self, CircuitCommand.self, JobsCommand.self,
             CircuitsCommand.self, ClusterCommand.self,
         ]
     )

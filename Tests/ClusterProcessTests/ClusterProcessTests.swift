@@ -287,7 +287,7 @@ struct ClusterProcessTests {
             var sawDown = false
             while !sawDown && ContinuousClock.now < stopped + .seconds(19) {
                 let health = try await cluster.httpRequest(port: port, path: "/health")
-                sawDown = String(decoding: health.body, as: UTF8.self).contains(#""status": "down""#)
+                sawDown = String(decoding: health.body, as: UTF8.self).contains(#""status":"down""#)
                 if !sawDown { try await Task.sleep(for: .milliseconds(200)) }
             }
             #expect(sawDown, "/health reported the database down during the outage")
@@ -296,7 +296,7 @@ struct ClusterProcessTests {
             // The projection catches up: every job is in SQL, completed, once.
             try await expectOneResultPerJob(cluster, jobs: submitted.map(\.id), within: .seconds(60))
             let after = try await cluster.httpRequest(port: port, path: "/health")
-            #expect(String(decoding: after.body, as: UTF8.self).contains(#""status": "up""#))
+            #expect(String(decoding: after.body, as: UTF8.self).contains(#""status":"up""#))
         }
     }
 
