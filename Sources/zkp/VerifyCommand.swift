@@ -27,9 +27,10 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         var valid = false
         try await exitingTwoOnError {
-            let keyData: Data
-            let proofData: Data
-            let publicData: Data
+            // Each input with the words that name it in a message.
+            let keyInput: (data: Data, label: String)
+            let proofInput: (data: Data, label: String)
+            let publicInput: (data: Data, label: String)
             if let job {
                 guard vk == nil, proof == nil, publicPath == nil, circuit == nil else {
                     throw InputError("--job takes the key, proof and public signals from the gateway; give no files")
@@ -38,38 +39,39 @@ struct VerifyCommand: AsyncParsableCommand {
                 guard let circuitID = record?["circuit_id"] as? String else {
                     throw InputError("the gateway's answer for job \(job) names no circuit")
                 }
-                proofData = try await gateway.call("GET", "/api/v1/jobs/\(job)/proof")
-                publicData = try await gateway.call("GET", "/api/v1/jobs/\(job)/public")
-                keyData = try await gateway.call("GET", "/api/v1/circuits/\(circuitID)/verification_key")
+                proofInput = (try await gateway.call("GET", "/api/v1/jobs/\(job)/proof"), "job \(job)'s proof")
+                publicInput = (
+                    try await gateway.call("GET", "/api/v1/jobs/\(job)/public"), "job \(job)'s public signals"
+                )
+                keyInput = (
+                    try await gateway.call("GET", "/api/v1/circuits/\(circuitID)/verification_key"),
+                    "circuit \(circuitID)'s verification key"
+                )
             } else {
                 guard let proof, let publicPath else { throw InputError("give --proof and --public, or --job") }
-                proofData = try Files.read(proof, what: "proof")
-                publicData = try Files.read(publicPath, what: "public signals")
+                proofInput = (try Files.read(proof, what: "proof"), "proof \(proof)")
+                publicInput = (try Files.read(publicPath, what: "public signals"), "public signals \(publicPath)")
                 switch (vk, circuit) {
-                case (let path?, nil): keyData = try Files.read(path, what: "verification key")
-                case (nil, let id?): keyData = try await gateway.call("GET", "/api/v1/circuits/\(id)/verification_key")
+                case (let path?, nil):
+                    keyInput = (try Files.read(path, what: "verification key"), "verification key \(path)")
+                case (nil, let id?):
+                    keyInput = (
+                        try await gateway.call("GET", "/api/v1/circuits/\(id)/verification_key"),
+                        "circuit \(id)'s verification key"
+                    )
                 default: throw InputError("give exactly one of --vk and --circuit")
                 }
             }
-            let decoder = JSONDecoder()
-            let key: VerifyingKey
-            let decoded: Proof
-            let inputs: [Fr]
-            do {
-                key = try VerifyingKey(snarkjs: decoder.decode(SnarkjsVerificationKey.self, from: keyData))
-            } catch {
-                throw InputError("verification key: \(error)")
+            func decode<Value: Decodable>(_ type: Value.Type, _ input: (data: Data, label: String)) throws -> Value {
+                do {
+                    return try JSONDecoder().decode(type, from: input.data)
+                } catch let error as DecodingError {
+                    throw InputError("\(input.label): \(Files.describe(error))")
+                }
             }
-            do {
-                decoded = try Proof(snarkjs: decoder.decode(SnarkjsProof.self, from: proofData))
-            } catch {
-                throw InputError("proof: \(error)")
-            }
-            do {
-                inputs = try SnarkjsPublicSignals.decode(decoder.decode([String].self, from: publicData))
-            } catch {
-                throw InputError("public signals: \(error)")
-            }
+            let key = try VerifyingKey(snarkjs: decode(SnarkjsVerificationKey.self, keyInput))
+            let decoded = try Proof(snarkjs: decode(SnarkjsProof.self, proofInput))
+            let inputs = try SnarkjsPublicSignals.decode(decode([String].self, publicInput))
             valid = try Groth16.verify(key, publicInputs: inputs, proof: decoded)
         }
         print(valid ? "valid" : "invalid")

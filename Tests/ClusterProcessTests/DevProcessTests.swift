@@ -45,7 +45,9 @@ struct DevProcessTests {
             "dev", "--data", data, "--port", "\(ports[0])", "--grpc-port", "\(ports[1])", "--http-port",
             "\(ports[2])", "--raft-port", "\(ports[3])",
         ]
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log) {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+        }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
         process.standardOutput = handle
@@ -93,6 +95,29 @@ struct DevProcessTests {
         #expect(answer.results == [.bool(true)], "arkworks: \(answer.results)")
     }
 
+    /// Runs `zkp` to the end; output and errors through files, so no pipe can fill.
+    static func zkp(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = TestEnvironment.productExecutable("zkp")
+        process.arguments = arguments
+        let out = NSTemporaryDirectory() + "zkp-out-\(UUID().uuidString)"
+        let err = NSTemporaryDirectory() + "zkp-err-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: out)
+            try? FileManager.default.removeItem(atPath: err)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        try process.run()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, try String(contentsOfFile: out, encoding: .utf8),
+            try String(contentsOfFile: err, encoding: .utf8)
+        )
+    }
+
     @Test("Merkle proofs through the original and the generic routes verify in arkworks; Ctrl-C and restart keep them")
     func devEndToEnd() async throws {
         let root = NSTemporaryDirectory() + "zkp-dev-\(UUID().uuidString.prefix(8))"
@@ -121,6 +146,20 @@ struct DevProcessTests {
             try await Self.checkProof(dev, job: id, circuit: "merkle-mimc-d2", root: tree.root)
         }
         let before = try await dev.object("GET", "/api/v1/tasks/\(taskID)")
+
+        // The client commands, with the exit codes scripts rely on.
+        let gateway = ["--gateway", "http://127.0.0.1:\(ports[0])"]
+        let cliTask = try Self.zkp(["task", "merkle", "--leaves", "0x09,0x0a", "--index", "1", "--wait"] + gateway)
+        #expect(cliTask.status == 0, "\(cliTask.error)")
+        #expect(cliTask.output.contains("\"status\" : \"completed\""))
+        let verified = try Self.zkp(["verify", "--job", jobID] + gateway)
+        #expect(verified.status == 0 && verified.output == "valid\n", "\(verified.error)")
+        let unknown = try Self.zkp(["job", "status", "no-such-job"] + gateway)
+        #expect(unknown.status == 2 && unknown.error.contains("404"))
+        let refused = try Self.zkp(["task", "merkle", "--leaves", "0xzz"] + gateway)
+        #expect(refused.status == 2 && refused.error.contains("not hexadecimal"))
+        let unreachable = try Self.zkp(["job", "status", "x", "--gateway", "http://127.0.0.1:\(ports[3])"])
+        #expect(unreachable.status == 3)
 
         // Ctrl-C: the worker leaves, the process exits cleanly.
         kill(dev.process.processIdentifier, SIGINT)
