@@ -43,7 +43,7 @@ extension Gateway {
         /// The job's inputs in the original form, with canonical hex leaves.
         var inputsJSON: String {
             OrderedJSON.object([
-                ("leaves", .array(leaves.map { .string("0x" + hexString($0.canonical.bigEndianBytes)) })),
+                ("leaves", .array(leaves.map { .string("0x" + hexEncode($0.canonical.bigEndianBytes)) })),
                 ("leaf_index", .integer(Int64(index))),
             ]).text
         }
@@ -145,9 +145,9 @@ extension Gateway {
         ]
         let signals = Self.publicSignals(of: job)
         if job.status == "completed" {
-            members.append(("proof", .string(hexString(Array(job.proofBytes)))))
+            members.append(("proof", .string(hexEncode(Array(job.proofBytes)))))
             if job.circuitType == "merkle_proof", let root = signals.first, let value = Fr(decimal: root) {
-                members.append(("merkle_root", .string("0x" + hexString(value.canonical.bigEndianBytes))))
+                members.append(("merkle_root", .string("0x" + hexEncode(value.canonical.bigEndianBytes))))
             }
             let metadata = OrderedJSON.object([("witness", .array(signals.map { .string($0) }))]).text
             members.append(
@@ -222,15 +222,4 @@ extension Gateway {
         default: "a JSON " + (String(describing: type).hasPrefix("Array") ? "array" : "object")
         }
     }
-}
-
-/// Lower-case hex without a prefix.
-func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 15)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }

@@ -68,25 +68,36 @@ struct WorkerCommand: AsyncParsableCommand {
             var logger = Logger(label: "zkp.worker")
             logger[metadataKey: "worker_id"] = "\(settings.id)"
             let process = try WorkerProcess(config: settings, logger: logger)
-            let task = Task { try await process.run() }
-            let signals = SignalCount()
-            var sources: [any DispatchSourceSignal] = []
-            for number in [SIGINT, SIGTERM] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    if signals.next() == 1 {
-                        Task { await process.drain() }
-                    } else {
-                        task.cancel()
-                    }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            defer { for source in sources { source.cancel() } }
-            try await task.value
+            try await runDrainingOnSignals(drain: { await process.drain() }) { try await process.run() }
         }
+    }
+}
+
+/// Runs `body` until it ends: the first SIGINT or SIGTERM calls `drain` (which lets
+/// `body` finish its work and return), a second cancels `body` at once.
+func runDrainingOnSignals(
+    drain: @escaping @Sendable () async -> Void, _ body: @escaping @Sendable () async throws -> Void
+) async throws {
+    let task = Task { try await body() }
+    let signals = SignalCount()
+    var sources: [any DispatchSourceSignal] = []
+    for number in [SIGINT, SIGTERM] {
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler {
+            if signals.next() == 1 {
+                Task { await drain() }
+            } else {
+                task.cancel()
+            }
+        }
+        source.resume()
+        sources.append(source)
+    }
+    defer { for source in sources { source.cancel() } }
+    do {
+        try await task.value
+    } catch is CancellationError {
     }
 }
 

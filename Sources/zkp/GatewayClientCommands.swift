@@ -105,18 +105,6 @@ func printObject(_ object: Any) throws {
     FileHandle.standardOutput.write(data + Data("\n".utf8))
 }
 
-/// Runs a client command: input errors exit 2 with the reason; exit codes pass through.
-func runningClient(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let exit as ExitCode {
-        throw exit
-    } catch {
-        printError("\(error)")
-        throw ClientExit.refused
-    }
-}
-
 struct TaskCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task", abstract: "The original API's tasks, through a gateway.", subcommands: [Merkle.self])
@@ -132,7 +120,7 @@ struct TaskCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait at most.") var timeout = 300
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 let list = leaves.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 let body = try JSONSerialization.data(withJSONObject: ["leaves": list, "leaf_index": index])
                 let task = try await gateway.object("POST", "/api/v1/tasks/merkle", json: body)
@@ -160,7 +148,7 @@ struct JobCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait at most.") var timeout = 300
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 let data = try Files.read(inputs, what: "--inputs")
                 guard let parsed = try? JSONSerialization.jsonObject(with: data), parsed is [String: Any] else {
                     throw InputError("--inputs \(inputs): not a JSON object")
@@ -183,7 +171,7 @@ struct JobCommand: AsyncParsableCommand {
         @Argument(help: "The job's id.") var id: String
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 try printObject(try await gateway.object("GET", "/api/v1/jobs/\(id)")["job"] ?? [:])
             }
         }
@@ -197,7 +185,7 @@ struct JobCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait at most.") var timeout = 300
 
         func run() async throws {
-            try await runningClient { try printObject(try await gateway.waitForJob(id, timeout: timeout)) }
+            try await exitingTwoOnError { try printObject(try await gateway.waitForJob(id, timeout: timeout)) }
         }
     }
 
@@ -211,7 +199,7 @@ struct JobCommand: AsyncParsableCommand {
         @Flag(help: "Print verifyProof's arguments instead.") var calldata = false
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 if calldata {
                     FileHandle.standardOutput.write(try await gateway.call("GET", "/api/v1/jobs/\(id)/calldata"))
                     return
@@ -237,7 +225,7 @@ struct JobCommand: AsyncParsableCommand {
         @Option(help: "Why (kept with the job).") var reason: String?
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 var path = "/api/v1/jobs/\(id)"
                 if let reason, let encoded = reason.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) {
                     path += "?reason=\(encoded)"
@@ -265,7 +253,7 @@ struct CircuitCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait at most.") var timeout = 600
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 var body: [String: Any] = ["id": id]
                 switch (r1cs, hash, depth) {
                 case (let path?, nil, nil):
@@ -294,7 +282,7 @@ struct CircuitCommand: AsyncParsableCommand {
         @OptionGroup var gateway: GatewayOptions
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 try printObject(try await gateway.object("GET", "/api/v1/circuits")["circuits"] ?? [])
             }
         }
@@ -307,7 +295,7 @@ struct CircuitCommand: AsyncParsableCommand {
         @Argument(help: "The circuit's id.") var id: String
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 FileHandle.standardOutput.write(
                     try await gateway.call("GET", "/api/v1/circuits/\(id)/verification_key"))
             }
@@ -320,7 +308,7 @@ struct CircuitCommand: AsyncParsableCommand {
         @Argument(help: "The circuit's id.") var id: String
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 FileHandle.standardOutput.write(try await gateway.call("GET", "/api/v1/circuits/\(id)/verifier.sol"))
             }
         }

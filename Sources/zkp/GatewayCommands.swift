@@ -78,27 +78,7 @@ struct DevCommand: AsyncParsableCommand {
 
                 """
             FileHandle.standardOutput.write(Data(banner.utf8))
-            let task = Task { try await stack.run() }
-            let signals = SignalCount()
-            var sources: [any DispatchSourceSignal] = []
-            for number in [SIGINT, SIGTERM] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    if signals.next() == 1 {
-                        Task { await stack.drain() }
-                    } else {
-                        task.cancel()
-                    }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            defer { for source in sources { source.cancel() } }
-            do {
-                try await task.value
-            } catch is CancellationError {
-            }
+            try await runDrainingOnSignals(drain: { await stack.drain() }) { try await stack.run() }
         }
     }
 }

@@ -261,7 +261,7 @@ struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "coordinator.admin_token (else $ZKP_ADMIN_TOKEN).") var token: String?
 
         func run() async throws {
-            try await runningClient {
+            try await exitingTwoOnError {
                 guard let token = token ?? ProcessInfo.processInfo.environment["ZKP_ADMIN_TOKEN"], !token.isEmpty else {
                     throw InputError("give --token or set ZKP_ADMIN_TOKEN")
                 }
