@@ -273,7 +273,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "ClusterServices", "JobClient", "LocalCluster", "RaftNode", "ServiceConfig", "BN254",
-                "Groth16", "Circuits", "TestSupport",
+                "Groth16", "Circuits", "Wire", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -489,12 +489,16 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
         }
     }
 
-    /// Runs a read or write of the SQL store; a failure means the store is unreachable.
+    /// Runs a read or write of the SQL store; a failure means the store is unreachable, unless
+    /// the request itself was at fault (a cursor this server never issued).
     static func storage<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as RPCError {
             throw error
+        } catch let error as Storage.StorageError {
+            if case .invalidCursor = error { throw RPCError(code: .invalidArgument, message: error.description) }
+            throw RPCError(code: .unavailable, message: "the SQL store is unavailable: \(error)")
         } catch {
             throw RPCError(code: .unavailable, message: "the SQL store is unavailable: \(error)")
         }

@@ -19,6 +19,7 @@ public final class Gateway: Sendable {
     let metrics = GatewayMetrics()
     let limiter: RateLimiter
     let dependency: DependencyCheck
+    let finishedJobs: FinishedJobCache
 
     public init(config: GatewayConfig, jobs: JobClient, logger: Logger) {
         self.config = config
@@ -26,6 +27,7 @@ public final class Gateway: Sendable {
         self.logger = logger
         limiter = RateLimiter(requestsPerSecond: config.rateLimit.requestsPerSecond, burst: config.rateLimit.burst)
         dependency = DependencyCheck(jobs: jobs, metrics: metrics)
+        finishedJobs = FinishedJobCache(capacity: config.finishedJobCache)
     }
 
     /// Every route the gateway serves, in the order `/openapi.json` lists them.

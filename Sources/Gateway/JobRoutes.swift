@@ -8,7 +8,6 @@ import Wire
 /// proof in snarkjs and Solidity forms.
 extension Gateway {
     static let jobStatuses = ["pending", "assigned", "in_progress", "completed", "failed", "cancelled"]
-    static let terminalStatuses: Set<String> = ["completed", "failed", "cancelled"]
 
     /// `inputs` is kept as raw JSON: it goes to the cluster as it was sent.
     struct JobRequest {
@@ -106,15 +105,27 @@ extension Gateway {
                 throw APIError.invalidRequest(
                     "timeout must be a number of seconds, such as 30 (got \"\(text.prefix(40))\")")
             }
-            timeout = .milliseconds(Int64(seconds * 1000))
+            // Any wait is cut to the request's deadline below; capping first keeps a huge
+            // number (1e300) from overflowing the conversion.
+            timeout = .milliseconds(Int64(min(seconds, 86_400) * 1000))
         }
-        // The answer must leave before the gateway's own time limit.
-        let available = context.deadline - .now - .milliseconds(500)
+        // The answer must leave before the gateway's own time limit, with room to spare for
+        // a loaded machine: the coordinator's answer, the JSON and the write.
+        let margin = min(.seconds(2), config.writeTimeout / 4)
+        let available = context.deadline - .now - margin
         let wait = max(.zero, min(timeout, available))
+        if let finished = finishedJobs.job(id) {
+            return json(
+                .object([
+                    ("success", .bool(true)), ("done", .bool(true)), ("job", Self.jobJSON(finished)),
+                    ("request_id", .string(context.requestID)),
+                ]))
+        }
         let job = try await cluster { try await jobs.wait(id, timeout: wait) }
+        finishedJobs.keep(job)
         return json(
             .object([
-                ("success", .bool(true)), ("done", .bool(Self.terminalStatuses.contains(job.status))),
+                ("success", .bool(true)), ("done", .bool(FinishedJobCache.terminalStatuses.contains(job.status))),
                 ("job", Self.jobJSON(job)), ("request_id", .string(context.requestID)),
             ]))
     }
@@ -123,6 +134,7 @@ extension Gateway {
         let id = try Self.jobID(context)
         let reason = request.uri.queryParameters.get("reason").map { String($0.prefix(1024)) } ?? ""
         let job = try await cluster { try await jobs.cancel(id, reason: reason) }
+        finishedJobs.keep(job)
         return json(
             .object([("success", .bool(true)), ("job", Self.jobJSON(job)), ("request_id", .string(context.requestID))]))
     }
@@ -188,14 +200,27 @@ extension Gateway {
     }
 
     func fetchJob(_ context: GatewayContext) async throws -> Zkp_Job {
-        let id = try Self.jobID(context)
-        return try await cluster { try await jobs.get(id) }
+        try await job(Self.jobID(context)).job
+    }
+
+    /// A job by id: from the cache when it has ended (`cached`), otherwise from a coordinator.
+    func job(_ id: String) async throws -> (job: Zkp_Job, cached: Bool) {
+        if let finished = finishedJobs.job(id) { return (finished, true) }
+        let job = try await cluster { try await jobs.get(id) }
+        finishedJobs.keep(job)
+        return (job, false)
     }
 
     func completedJob(_ context: GatewayContext) async throws -> Zkp_Job {
         let job = try await fetchJob(context)
         guard job.status == "completed" else {
             throw APIError(.conflict, code: "not_completed", "job \(job.id) is \(job.status); it has no proof yet")
+        }
+        // A circuit's setup is a job too; it ends with keys, not a proof.
+        guard !job.proofBytes.isEmpty else {
+            throw APIError(
+                .conflict, code: "no_proof",
+                "job \(job.id) is the setup of circuit \(job.circuitID); it made keys, not a proof")
         }
         return job
     }

@@ -1,3 +1,5 @@
+import Circuits
+
 /// `/openapi.json`: an OpenAPI 3.0 description of every route the gateway serves. Each
 /// route's entry is looked up by its method and path, so a route without a description
 /// (or a description without a route) is caught by the test that compares the two.
@@ -66,11 +68,35 @@ enum OpenAPIDocument {
         .object([(type, .object([("schema", schema)]))])
     }
 
-    static func response(_ description: String, _ schema: JSON? = nil, type: String = "application/json") -> JSON {
+    static func response(
+        _ description: String, _ schema: JSON? = nil, type: String = "application/json",
+        links: [(String, JSON)] = []
+    ) -> JSON {
         var members: [(String, JSON)] = [("description", .string(description))]
         if let schema { members.append(("content", content(schema, type: type))) }
+        if !links.isEmpty { members.append(("links", .object(links))) }
         return .object(members)
     }
+
+    /// Links from a response that names a resource to the operations that read it, so a
+    /// client (or a stateful API fuzzer) knows where the id in `expression` leads.
+    static func links(_ operationIDs: [String], id expression: String) -> [(String, JSON)] {
+        operationIDs.map { operationID in
+            (
+                operationID,
+                .object([
+                    ("operationId", .string(operationID)),
+                    ("parameters", .object([("id", .string(expression))])),
+                ])
+            )
+        }
+    }
+
+    static let jobLinks = links(
+        ["getJob", "waitJob", "jobProof", "jobPublicSignals", "jobCalldata", "cancelJob"], id: "$response.body#/job/id")
+    static let circuitLinks = links(
+        ["getCircuit", "verificationKey", "solidityVerifier"], id: "$response.body#/circuit/id")
+    static let taskLinks = links(["taskStatus", "getJob", "waitJob"], id: "$response.body#/task_id")
 
     static let errorResponse = response("Refused: the envelope says why", ref("Error"))
 
@@ -100,16 +126,20 @@ enum OpenAPIDocument {
         return .object(members)
     }
 
-    static func pathParameter(_ name: String, _ description: String) -> JSON {
+    static func pathParameter(_ name: String, _ description: String, schema: JSON = identifier) -> JSON {
         .object([
             ("name", .string(name)), ("in", .string("path")), ("required", .bool(true)),
-            ("description", .string(description)),
-            (
-                "schema",
-                .object([("type", .string("string")), ("minLength", .integer(1)), ("maxLength", .integer(128))])
-            ),
+            ("description", .string(description)), ("schema", schema),
         ])
     }
+
+    /// Job and circuit ids: what the server issues and accepts for registration.
+    static let identifier = string([("pattern", .string("^[A-Za-z0-9._:-]{1,128}$"))])
+    /// A leaf: hex, an optional 0x, whole bytes, 1–32 of them (below r is checked, not described).
+    static let leaf = string([
+        ("pattern", .string("^(0[xX])?([0-9a-fA-F]{2}){1,32}$")),
+        ("description", .string("Hex, optional 0x, at most 32 bytes, below r")),
+    ])
 
     static func queryParameter(_ name: String, _ description: String, schema: JSON) -> JSON {
         .object([
@@ -155,30 +185,49 @@ enum OpenAPIDocument {
                 [
                     (
                         "leaves",
-                        array(string([("description", .string("Hex, optional 0x, at most 32 bytes, below r"))]))
+                        .object([
+                            ("type", .string("array")), ("items", leaf), ("minItems", .integer(1)),
+                            ("maxItems", .integer(1000)),
+                        ])
                     ),
-                    ("leaf_index", integer),
+                    (
+                        "leaf_index",
+                        // null means 0, as in the original API.
+                        .object([("type", .string("integer")), ("minimum", .integer(0)), ("nullable", .bool(true))])
+                    ),
                 ], required: ["leaves"]),
             responses: [
-                ("202", response("Task created", ref("TaskCreated"))),
-                ("200", response("The same request within the dedup window: the first task", ref("TaskCreated"))),
+                ("202", response("Task created", ref("TaskCreated"), links: taskLinks)),
+                (
+                    "200",
+                    response(
+                        "The same request within the dedup window: the first task", ref("TaskCreated"),
+                        links: taskLinks)
+                ),
             ]),
         "GET /api/v1/tasks/{id}": operation(
             "taskStatus", "A task's status and, when completed, its proof (the original API)",
-            parameters: [pathParameter("id", "The task's id (a UUID)")],
+            parameters: [pathParameter("id", "The task's id (a UUID)", schema: string([("format", .string("uuid"))]))],
             responses: [("200", response("The task", ref("TaskStatus")))]),
         "POST /api/v1/jobs": operation(
             "submitJob", "Submit a job for any registered circuit",
             body: object(
                 [
-                    ("circuit_id", string()),
+                    ("circuit_id", identifier),
                     ("inputs", .object([("type", .string("object"))])),
-                    ("idempotency_key", string()), ("max_retries", integer),
+                    ("idempotency_key", string([("minLength", .integer(1)), ("maxLength", .integer(256))])),
+                    (
+                        "max_retries",
+                        .object([("type", .string("integer")), ("minimum", .integer(0)), ("maximum", .integer(100))])
+                    ),
                     ("deadline", string([("format", .string("date-time"))])),
                 ], required: ["circuit_id", "inputs"], open: false),
             responses: [
-                ("202", response("Job accepted", ref("JobSubmitted"))),
-                ("200", response("The idempotency key matched an earlier job", ref("JobSubmitted"))),
+                ("202", response("Job accepted", ref("JobSubmitted"), links: jobLinks)),
+                (
+                    "200",
+                    response("The idempotency key matched an earlier job", ref("JobSubmitted"), links: jobLinks)
+                ),
             ]),
         "GET /api/v1/jobs": operation(
             "listJobs", "Jobs, newest first, by pages",
@@ -250,18 +299,24 @@ enum OpenAPIDocument {
             "registerCircuit", "Register a circuit; its setup is queued",
             body: object(
                 [
-                    ("id", string([("pattern", .string("^[A-Za-z0-9._-]{1,128}$"))])),
+                    ("id", identifier),
                     ("family", string([("enum", .array([.string("merkle"), .string("circom")]))])),
                     (
                         "definition",
                         object([
                             ("hash", string([("enum", .array([.string("mimc"), .string("poseidon")]))])),
-                            ("depth", integer),
+                            (
+                                "depth",
+                                .object([
+                                    ("type", .string("integer")), ("minimum", .integer(0)),
+                                    ("maximum", .integer(Int64(MerkleCircuit.maximumDepth))),
+                                ])
+                            ),
                         ])
                     ),
                     ("r1cs", string([("format", .string("byte"))])),
                 ], required: ["id", "family"], open: false),
-            responses: [("202", response("Registered", envelope("circuit", ref("Circuit"))))]),
+            responses: [("202", response("Registered", envelope("circuit", ref("Circuit")), links: circuitLinks))]),
         "GET /api/v1/circuits": operation(
             "listCircuits", "Registered circuits",
             responses: [
@@ -277,7 +332,7 @@ enum OpenAPIDocument {
             responses: [("200", response("The circuit", envelope("circuit", ref("Circuit"))))]),
         "GET /api/v1/circuits/{id}/verification_key": operation(
             "verificationKey", "snarkjs verification_key.json", parameters: [circuitID],
-            responses: [("200", response("verification_key.json", .object([("type", .string("object"))])))]),
+            responses: [("200", response("verification_key.json", ref("VerificationKey")))]),
         "GET /api/v1/circuits/{id}/verifier.sol": operation(
             "solidityVerifier", "A Solidity verifier contract for the circuit", parameters: [circuitID],
             responses: [("200", response("Solidity source", string(), type: "text/plain"))]),
@@ -286,7 +341,7 @@ enum OpenAPIDocument {
             body: object(
                 [
                     ("proof", ref("SnarkjsProof")), ("public_signals", array(string())), ("circuit_id", string()),
-                    ("verification_key", .object([("type", .string("object"))])),
+                    ("verification_key", ref("VerificationKey")),
                 ], required: ["proof", "public_signals"]),
             responses: [
                 (
@@ -365,6 +420,19 @@ enum OpenAPIDocument {
                 ("pi_a", array(string())), ("pi_b", array(array(string()))), ("pi_c", array(string())),
                 ("protocol", string()), ("curve", string()),
             ])
+        ),
+        (
+            "VerificationKey",
+            object(
+                [
+                    ("protocol", string()), ("curve", string()), ("nPublic", integer),
+                    ("vk_alpha_1", array(string())), ("vk_beta_2", array(array(string()))),
+                    ("vk_gamma_2", array(array(string()))), ("vk_delta_2", array(array(string()))),
+                    ("vk_alphabeta_12", array(array(array(string())))), ("IC", array(array(string()))),
+                ],
+                required: [
+                    "protocol", "curve", "nPublic", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC",
+                ])
         ),
         (
             "Circuit",

@@ -135,8 +135,9 @@ extension Gateway {
         }
         let id = uuid.uuidString.lowercased()
         let job: Zkp_Job
+        let cached: Bool
         do {
-            job = try await cluster { try await jobs.get(id) }
+            (job, cached) = try await self.job(id)
         } catch let error as APIError where error.status == .notFound {
             throw APIError.notFound("Task not found")
         }
@@ -166,7 +167,8 @@ extension Gateway {
         if job.completedAtMs > 0 { members.append(("completed_at", .string(Self.rfc3339(job.completedAtMs)))) }
         members.append(("request_id", .string(context.requestID)))
         var headers = HTTPFields()
-        headers[.xCache] = "MISS"
+        // HIT: the task had ended and the gateway answered from its own cache.
+        headers[.xCache] = cached ? "HIT" : "MISS"
         return json(.object(members), headers: headers)
     }
 

@@ -43,6 +43,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var callTimeout: Duration
     /// An identical `POST /api/v1/tasks/merkle` within this window answers with the first task.
     public var dedupWindow: Duration
+    /// How many ended jobs the gateway keeps to answer reads without a coordinator (0: none).
+    public var finishedJobCache: Int
     public var rateLimit: RateLimit
     public var cors: CORS
     public var auth: Auth
@@ -70,6 +72,8 @@ public struct GatewayConfig: Sendable, Equatable {
         let callTimeout = try document.duration(
             "gateway.call_timeout", default: .seconds(10), minimum: .milliseconds(100))
         let dedup = try document.duration("gateway.dedup_window", default: .seconds(300))
+        let finishedJobCache = try document.integer(
+            "gateway.finished_job_cache", default: 10_000, range: 0...10_000_000)
 
         let rate = RateLimit(
             enabled: try document.bool("rate_limit.enabled", default: true),
@@ -102,7 +106,8 @@ public struct GatewayConfig: Sendable, Equatable {
 
         let config = GatewayConfig(
             host: host, port: port, readTimeout: read, writeTimeout: write, idleTimeout: idle, bodyLimit: bodyLimit,
-            coordinators: coordinators, callTimeout: callTimeout, dedupWindow: dedup, rateLimit: rate, cors: cors,
+            coordinators: coordinators, callTimeout: callTimeout, dedupWindow: dedup,
+            finishedJobCache: finishedJobCache, rateLimit: rate, cors: cors,
             auth: Auth(apiKeys: keys, anonymous: keys.isEmpty), logging: try LoggingConfig.read(document),
             metrics: try MetricsConfig.read(document, defaultPort: nil, enabledByDefault: true))
         try document.checkEveryKeyRead()

@@ -184,4 +184,47 @@ struct DevProcessTests {
         #expect(dev.process.terminationStatus == 0)
         try? FileManager.default.removeItem(atPath: root)
     }
+
+    struct SchemathesisAnswer: Decodable {
+        struct Run: Decodable {
+            let exit_code: Int
+            let report: String
+        }
+        let results: [Run]
+    }
+
+    @Test("schemathesis, driven by /openapi.json and its links, finds no 5xx and no answer outside the document")
+    func schemathesis() async throws {
+        let root = NSTemporaryDirectory() + "zkp-dev-\(UUID().uuidString.prefix(8))"
+        let log = root + "/dev.log"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let ports = try freeLoopbackPorts(4)
+        let dev = try Self.start(data: root + "/data", ports: ports, log: log)
+        defer { if dev.process.isRunning { dev.process.terminate() } }
+        try #require(await Self.waitReady(dev), "zkp dev became ready (log: \(log))")
+
+        // schemathesis's own seed (it takes up to 128 bits; 63 are plenty to replay a run).
+        var random = SeededRandom.forTest("schemathesis")
+        let seed = random.next() >> 1
+        let request = PeerRequest(
+            op: "run",
+            cases: [
+                .object([
+                    "url": .string("http://127.0.0.1:\(ports[0])/openapi.json"), "seed": .string("\(seed)"),
+                    "max_examples": .string("25"),
+                ])
+            ])
+        let answer = try PeerProcess.call("schemathesis_driver.py", request, as: SchemathesisAnswer.self)
+        let run = try #require(answer.results.first)
+        #expect(run.exit_code == 0, "schemathesis --seed \(seed) (log: \(log)):\n\(run.report)")
+        // It is still serving: no request brought it down.
+        #expect(dev.process.isRunning, "zkp dev exited (log: \(log))")
+        let (status, _) = try await dev.request("GET", "/health")
+        #expect(status == 200)
+
+        kill(dev.process.processIdentifier, SIGINT)
+        dev.process.waitUntilExit()
+        #expect(dev.process.terminationStatus == 0)
+        if run.exit_code == 0 { try? FileManager.default.removeItem(atPath: root) }
+    }
 }

@@ -52,6 +52,9 @@ struct GatewayAPITests {
             #expect(again["status"] as? String == "cached")
             #expect(again["task_id"] as? String == id)
             #expect(again.headers[.init("X-Cache")!] == "HIT")
+            // This gateway has not yet seen the task end: the coordinator answers.
+            let early = try await client.call(.get, "/api/v1/tasks/\(id)")
+            #expect(early.headers[.init("X-Cache")!] == "MISS")
 
             let job = try await Self.waitForEnd(client, id)
             #expect(job["status"] as? String == "completed")
@@ -59,7 +62,8 @@ struct GatewayAPITests {
 
             let task = try await client.call(.get, "/api/v1/tasks/\(id)")
             #expect(task.status == .ok)
-            #expect(task.headers[.init("X-Cache")!] == "MISS")
+            // The wait saw it end; an ended task never changes, so the gateway answers itself.
+            #expect(task.headers[.init("X-Cache")!] == "HIT")
             #expect(
                 task.keyOrder == [
                     "success", "task_id", "status", "proof", "merkle_root", "public_inputs", "circuit_type",
@@ -172,6 +176,12 @@ struct GatewayAPITests {
             let setup = try #require(circuit["setup_job_id"] as? String)
             let setupJob = try await Self.waitForEnd(client, setup)
             #expect(setupJob["status"] as? String == "completed")
+            // The setup made keys, not a proof: its proof routes say so instead of answering empty.
+            for route in ["proof", "public", "calldata"] {
+                let none = try await client.call(.get, "/api/v1/jobs/\(setup)/\(route)")
+                #expect(none.status == .conflict, "\(route): \(none.text)")
+                #expect(none.error.contains("it made keys, not a proof"))
+            }
 
             let fetched = try await client.call(.get, "/api/v1/circuits/\(id)")
             #expect((fetched["circuit"] as? [String: Any])?["status"] as? String == "ready")
@@ -338,6 +348,10 @@ struct GatewayAPITests {
             #expect(badStatus.error.contains("status \"done\" is not one of"))
             let badLimit = try await client.call(.get, "/api/v1/jobs?limit=0")
             #expect(badLimit.status == .badRequest)
+            // A cursor the server never issued is the caller's fault, not an unavailable store.
+            let foreignCursor = try await client.call(.get, "/api/v1/jobs?cursor=not-a-cursor")
+            #expect(foreignCursor.status == .badRequest, "\(foreignCursor.text)")
+            #expect(foreignCursor.error.contains("cursor \"not-a-cursor\" is not one this server issued"))
             let badTimeout = try await client.call(.get, "/api/v1/jobs/x/wait?timeout=soon")
             #expect(badTimeout.status == .badRequest)
 

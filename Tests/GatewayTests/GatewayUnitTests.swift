@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import ServiceConfig
 import Testing
+import Wire
 
 @testable import Gateway
 
@@ -21,6 +22,36 @@ struct GatewayUnitTests {
         #expect(decoded["a"] as? Int == -3)
         #expect((decoded["raw"] as? [String: Any])?["x"] as? Int == 1)
         #expect(value.lineText.contains("\n\"a\":-3,\n"))
+    }
+
+    @Test("the finished-job cache keeps ended jobs only, up to its capacity, oldest out first")
+    func finishedJobCache() {
+        func job(_ id: String, _ status: String) -> Zkp_Job {
+            var job = Zkp_Job()
+            job.id = id
+            job.status = status
+            return job
+        }
+        let cache = FinishedJobCache(capacity: 3)
+        for status in ["pending", "assigned", "in_progress"] { cache.keep(job("live-\(status)", status)) }
+        #expect(cache.count == 0)
+        for (index, status) in ["completed", "failed", "cancelled"].enumerated() {
+            cache.keep(job("j\(index)", status))
+        }
+        #expect(cache.count == 3)
+        cache.keep(job("j1", "failed"))
+        #expect(cache.count == 3)
+        cache.keep(job("j3", "completed"))
+        #expect(cache.count == 3)
+        #expect(cache.job("j0") == nil)
+        #expect(cache.job("j1")?.status == "failed")
+        #expect(cache.job("j3")?.status == "completed")
+        cache.keep(job("j4", "completed"))
+        #expect(cache.job("j1") == nil && cache.job("j2") != nil && cache.job("j4") != nil)
+
+        let none = FinishedJobCache(capacity: 0)
+        none.keep(job("j0", "completed"))
+        #expect(none.job("j0") == nil)
     }
 
     @Test("token buckets: a burst, then one request per 1/rate seconds, per client")

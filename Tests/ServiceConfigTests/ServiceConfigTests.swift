@@ -180,6 +180,8 @@ import Testing
         #expect(config.rateLimit.requestsPerSecond == 2.5 && config.rateLimit.burst == 7)
         #expect(config.cors.allowedMethods == ["GET", "POST"] && config.auth.anonymous)
         #expect(config.bodyLimit == 5 << 20 && config.dedupWindow == .seconds(300))
+        #expect(config.finishedJobCache == 10_000)
+        #expect(try load(yaml, ["API_GATEWAY_GATEWAY_FINISHED_JOB_CACHE": "0"]).finishedJobCache == 0)
         let overridden = try load(yaml, ["API_GATEWAY_GATEWAY_COORDINATOR_ADDRESSES": "a:1, b:2"])
         #expect(overridden.coordinators == ["a:1", "b:2"])
 
@@ -198,6 +200,7 @@ import Testing
         #expect(refusal("database:\n  host: db").contains("the gateway keeps no database"))
         #expect(refusal("redis:\n  host: r").contains("there is no Redis"))
         #expect(refusal("rate_limit:\n  requests_per_second: fast").contains("rate_limit.requests_per_second"))
+        #expect(refusal("gateway:\n  finished_job_cache: -1").contains("gateway.finished_job_cache: -1 is outside"))
         #expect(refusal("server:\n  host: 127.0.0.1\n  prot: 1").contains("unknown key server.prot"))
     }
 
