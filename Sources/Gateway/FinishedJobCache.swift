@@ -8,39 +8,52 @@ import Wire
 final class FinishedJobCache: Sendable {
     static let terminalStatuses: Set<String> = ["completed", "failed", "cancelled"]
 
+    /// An ended job and the members of its original-API task body, rendered once.
+    struct Entry: Sendable {
+        let job: Zkp_Job
+        let renderedTask: String
+    }
+
     private struct Entries {
-        var jobs: [String: Zkp_Job] = [:]
+        var entries: [String: Entry] = [:]
         /// Ids in insertion order, as a ring: `next` is the slot the next insertion takes.
         var order: [String] = []
         var next = 0
     }
 
     let capacity: Int
+    private let renderTask: @Sendable (Zkp_Job) -> String
     private let entries = Mutex(Entries())
 
-    /// `capacity` 0 keeps nothing.
-    init(capacity: Int) {
+    /// `capacity` 0 keeps nothing. `renderTask` writes a job's task body members once, when
+    /// the job is kept.
+    init(capacity: Int, renderTask: @escaping @Sendable (Zkp_Job) -> String) {
         self.capacity = max(0, capacity)
+        self.renderTask = renderTask
     }
 
-    func job(_ id: String) -> Zkp_Job? {
-        entries.withLock { $0.jobs[id] }
+    func entry(_ id: String) -> Entry? {
+        entries.withLock { $0.entries[id] }
     }
+
+    func job(_ id: String) -> Zkp_Job? { entry(id)?.job }
 
     /// Keeps `job` if it has ended; a job still running is not kept.
     func keep(_ job: Zkp_Job) {
         guard capacity > 0, Self.terminalStatuses.contains(job.status) else { return }
+        guard entry(job.id) == nil else { return }
+        let entry = Entry(job: job, renderedTask: renderTask(job))
         entries.withLock { entries in
-            guard entries.jobs.updateValue(job, forKey: job.id) == nil else { return }
+            guard entries.entries.updateValue(entry, forKey: job.id) == nil else { return }
             if entries.order.count < capacity {
                 entries.order.append(job.id)
             } else {
-                entries.jobs[entries.order[entries.next]] = nil
+                entries.entries[entries.order[entries.next]] = nil
                 entries.order[entries.next] = job.id
             }
             entries.next = (entries.next + 1) % capacity
         }
     }
 
-    var count: Int { entries.withLock { $0.jobs.count } }
+    var count: Int { entries.withLock { $0.entries.count } }
 }

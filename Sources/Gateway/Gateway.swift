@@ -20,6 +20,7 @@ public final class Gateway: Sendable {
     let limiter: RateLimiter
     let dependency: DependencyCheck
     let finishedJobs: FinishedJobCache
+    let deadlines = DeadlineWatch()
 
     public init(config: GatewayConfig, jobs: JobClient, logger: Logger) {
         self.config = config
@@ -27,7 +28,9 @@ public final class Gateway: Sendable {
         self.logger = logger
         limiter = RateLimiter(requestsPerSecond: config.rateLimit.requestsPerSecond, burst: config.rateLimit.burst)
         dependency = DependencyCheck(jobs: jobs, metrics: metrics)
-        finishedJobs = FinishedJobCache(capacity: config.finishedJobCache)
+        finishedJobs = FinishedJobCache(capacity: config.finishedJobCache) {
+            OrderedJSON.membersText(Gateway.taskMembers(of: $0))
+        }
     }
 
     /// Every route the gateway serves, in the order `/openapi.json` lists them.
@@ -70,7 +73,7 @@ public final class Gateway: Sendable {
                 config: config, routes: table, limiter: limiter, metrics: metrics, logger: logger))
         for route in table.routes {
             router.on(RouteTable.routerPath(route.path), method: route.method) { request, context in
-                try await Self.withDeadline(context.deadline) { try await route.handler(request, context) }
+                try await self.withDeadline(context.deadline) { try await route.handler(request, context) }
             }
         }
         return router
@@ -88,19 +91,19 @@ public final class Gateway: Sendable {
     /// Runs a handler against the request's deadline: past it, the handler's task is
     /// cancelled and awaited, then 504 is answered, so a late handler can never write a
     /// second answer.
-    static func withDeadline(
+    func withDeadline(
         _ deadline: ContinuousClock.Instant, _ handler: @escaping @Sendable () async throws -> Response
     ) async throws -> Response {
-        try await withThrowingTaskGroup(of: Response.self) { group in
-            group.addTask { try await handler() }
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: .continuous)
-                throw APIError.timeout
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw APIError.internalError }
-            return first
+        let response: Response
+        do {
+            response = try await deadlines.run(until: deadline, handler)
+        } catch {
+            if ContinuousClock.now >= deadline { throw APIError.timeout }
+            throw error
         }
+        // Past the deadline the client has been promised a 504, whatever came of the work.
+        if ContinuousClock.now >= deadline { throw APIError.timeout }
+        return response
     }
 
     /// Serves until cancelled.

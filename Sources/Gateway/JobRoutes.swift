@@ -199,16 +199,13 @@ extension Gateway {
         return id
     }
 
+    /// The job the path names: from the cache when it has ended, otherwise from a coordinator.
     func fetchJob(_ context: GatewayContext) async throws -> Zkp_Job {
-        try await job(Self.jobID(context)).job
-    }
-
-    /// A job by id: from the cache when it has ended (`cached`), otherwise from a coordinator.
-    func job(_ id: String) async throws -> (job: Zkp_Job, cached: Bool) {
-        if let finished = finishedJobs.job(id) { return (finished, true) }
+        let id = try Self.jobID(context)
+        if let finished = finishedJobs.job(id) { return finished }
         let job = try await cluster { try await jobs.get(id) }
         finishedJobs.keep(job)
-        return (job, false)
+        return job
     }
 
     func completedJob(_ context: GatewayContext) async throws -> Zkp_Job {

@@ -29,6 +29,19 @@ public indirect enum OrderedJSON: Sendable, Equatable {
         return out
     }
 
+    /// An object's members as compact text without the braces (`"a":1,"b":2`), so that a
+    /// body rendered once can be completed per request.
+    public static func membersText(_ members: [(String, OrderedJSON)]) -> String {
+        var out = ""
+        for (index, (key, value)) in members.enumerated() {
+            if index > 0 { out += "," }
+            quote(key, into: &out)
+            out += ":"
+            value.write(into: &out, lines: false)
+        }
+        return out
+    }
+
     private func write(into out: inout String, lines: Bool) {
         switch self {
         case .object(let members):
@@ -62,6 +75,14 @@ public indirect enum OrderedJSON: Sendable, Equatable {
     /// characters escaped, everything else as it is.
     static func quote(_ text: String, into out: inout String) {
         out += "\""
+        // Most strings (ids, hex, decimal numbers) need no escape: copy them whole.
+        var text = text
+        let plain = text.withUTF8 { bytes in !bytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 } }
+        if plain {
+            out += text
+            out += "\""
+            return
+        }
         var plainStart = text.unicodeScalars.startIndex
         var index = plainStart
         let scalars = text.unicodeScalars

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import ServiceConfig
+import Synchronization
 import Testing
 import Wire
 
@@ -22,6 +23,45 @@ struct GatewayUnitTests {
         #expect(decoded["a"] as? Int == -3)
         #expect((decoded["raw"] as? [String: Any])?["x"] as? Int == 1)
         #expect(value.lineText.contains("\n\"a\":-3,\n"))
+        // Strings with nothing to escape (ids, hex, decimals) are copied whole.
+        let plain = OrderedJSON.object([("id", .string("e58568b8-b64b")), ("é", .string("naïve ✓"))]).text
+        #expect(plain == "{\"id\":\"e58568b8-b64b\",\"é\":\"naïve ✓\"}")
+    }
+
+    @Test("task ids: the 36-character UUID form in either case, lower-cased; Foundation agrees")
+    func taskIDs() {
+        #expect(Gateway.canonicalUUID("E58568B8-B64B-4DAB-B8BC-29C076B90752") == "e58568b8-b64b-4dab-b8bc-29c076b90752")
+        #expect(Gateway.canonicalUUID("e58568b8-b64b-4dab-b8bc-29c076b90752") == "e58568b8-b64b-4dab-b8bc-29c076b90752")
+        for text in [
+            "", "not-a-uuid", "e58568b8b64b4dabb8bc29c076b90752", "e58568b8-b64b-4dab-b8bc-29c076b9075",
+            "e58568b8-b64b-4dab-b8bc-29c076b907522", "e58568b8_b64b-4dab-b8bc-29c076b90752",
+            "g58568b8-b64b-4dab-b8bc-29c076b90752", "e58568b8-b64b-4dab-b8bc-29c076b9075é",
+            "{e58568b8-b64b-4dab-b8bc-29c076b90752}", "e58568b-8b64b-4dab-b8bc-29c076b90752",
+        ] {
+            #expect(Gateway.canonicalUUID(text) == nil, "\(text)")
+            #expect(UUID(uuidString: text) == nil, "\(text)")
+        }
+        for _ in 0..<100 {
+            let uuid = UUID()
+            #expect(Gateway.canonicalUUID(uuid.uuidString) == uuid.uuidString.lowercased())
+        }
+    }
+
+    @Test("deadlines: a body that ends in time answers; one that does not is cancelled and awaited")
+    func deadlineWatch() async throws {
+        let watch = DeadlineWatch(tick: .milliseconds(5))
+        let quick = try await watch.run(until: .now + .seconds(60)) { 42 }
+        #expect(quick == 42)
+        let ended = Mutex(false)
+        await #expect(throws: CancellationError.self) {
+            try await watch.run(until: .now + .milliseconds(20)) {
+                defer { ended.withLock { $0 = true } }
+                try await Task.sleep(for: .seconds(3600))
+            }
+        }
+        // run returns only after the body has ended, and forgets the request.
+        #expect(ended.withLock { $0 })
+        #expect(watch.waitingCount == 0)
     }
 
     @Test("the finished-job cache keeps ended jobs only, up to its capacity, oldest out first")
@@ -32,7 +72,7 @@ struct GatewayUnitTests {
             job.status = status
             return job
         }
-        let cache = FinishedJobCache(capacity: 3)
+        let cache = FinishedJobCache(capacity: 3) { "rendered \($0.id)" }
         for status in ["pending", "assigned", "in_progress"] { cache.keep(job("live-\(status)", status)) }
         #expect(cache.count == 0)
         for (index, status) in ["completed", "failed", "cancelled"].enumerated() {
@@ -46,10 +86,11 @@ struct GatewayUnitTests {
         #expect(cache.job("j0") == nil)
         #expect(cache.job("j1")?.status == "failed")
         #expect(cache.job("j3")?.status == "completed")
+        #expect(cache.entry("j3")?.renderedTask == "rendered j3")
         cache.keep(job("j4", "completed"))
         #expect(cache.job("j1") == nil && cache.job("j2") != nil && cache.job("j4") != nil)
 
-        let none = FinishedJobCache(capacity: 0)
+        let none = FinishedJobCache(capacity: 0) { _ in "" }
         none.keep(job("j0", "completed"))
         #expect(none.job("j0") == nil)
     }
