@@ -12,8 +12,9 @@ import Wire
 
 /// The proving cluster measured as a whole: 3 `zkp coordinator` and `zkp worker`
 /// processes on loopback over PostgreSQL. One JSON object per line:
-///   - `commit`: jobs acknowledged per second through zkp.JobService (many submissions in
-///     flight, which the leader batches into shared log appends);
+///   - `commit`: jobs acknowledged per second through zkp.JobService, one `Submit` per job
+///     (256 calls in flight, which the leader's Raft node groups into shared appends) and
+///     by `SubmitBatch` (16 calls of `--batch` submissions, one log entry each);
 ///   - `latency`: submit → assigned at a steady 100 jobs/s, p50 and p99, from the
 ///     leader's own timestamps in the projection;
 ///   - `proofs`: Merkle proofs per second through the cluster against `zkp prove` run in a
@@ -40,7 +41,11 @@ struct ClusterBench {
         let only = option("--only")
         guard FileManager.default.isExecutableFile(atPath: zkp) else { fail("\(zkp) is not an executable; pass --zkp") }
         let bench = ClusterBench(zkp: zkp, postgres: try Server(url: postgres))
-        if only == nil || only == "commit" { try await bench.commitThroughput(seconds: seconds, inFlight: 256) }
+        let batch = Int(option("--batch") ?? "200") ?? 200
+        if only == nil || only == "commit" {
+            try await bench.commitThroughput(seconds: seconds, calls: 256, batch: 1)
+            try await bench.commitThroughput(seconds: seconds, calls: 16, batch: batch)
+        }
         if only == nil || only == "latency" { try await bench.assignmentLatency(seconds: seconds, rate: rate) }
         if only == nil || only == "proofs" { try await bench.proofThroughput(depth: depth, proofs: proofs) }
     }
@@ -171,7 +176,9 @@ struct ClusterBench {
 
     // MARK: Commit throughput
 
-    func commitThroughput(seconds: Int, inFlight: Int) async throws {
+    /// `calls` lanes, each keeping one call in flight: `Submit` when `batch` is 1, else
+    /// `SubmitBatch` with `batch` submissions (one log entry each).
+    func commitThroughput(seconds: Int, calls: Int, batch: Int) async throws {
         try await withCluster(workers: 0) { cluster in
             let jobs = await leaderClient(cluster)
             defer { Task { await jobs.shutdown() } }
@@ -180,16 +187,29 @@ struct ClusterBench {
             let deadline = ContinuousClock.now + .seconds(seconds)
             let started = ContinuousClock.now
             let counts = try await withThrowingTaskGroup(of: Int.self) { group in
-                for lane in 0..<inFlight {
+                for lane in 0..<calls {
                     group.addTask {
                         var done = 0
                         var request = Zkp_SubmitJobRequest()
                         request.circuitID = "m1"
                         request.inputsJson = inputs
                         while ContinuousClock.now < deadline {
-                            request.idempotencyKey = "lane\(lane)-\(done)"
-                            _ = try await jobs.submit(request)
-                            done += 1
+                            if batch == 1 {
+                                request.idempotencyKey = "lane\(lane)-\(done)"
+                                _ = try await jobs.submit(request)
+                                done += 1
+                                continue
+                            }
+                            let requests = (0..<batch).map { offset in
+                                var request = request
+                                request.idempotencyKey = "lane\(lane)-\(done + offset)"
+                                return request
+                            }
+                            let results = try await jobs.submit(batch: requests)
+                            if let refused = results.first(where: { $0.accepted.job.id.isEmpty }) {
+                                ClusterBench.fail("a submission was refused: \(refused.refused.message)")
+                            }
+                            done += batch
                         }
                         return done
                     }
@@ -198,7 +218,8 @@ struct ClusterBench {
             }
             let elapsed = (ContinuousClock.now - started) / .seconds(1)
             emit([
-                ("bench", "cluster_commit"), ("coordinators", 3), ("in_flight", inFlight),
+                ("bench", "cluster_commit"), ("coordinators", 3), ("calls_in_flight", calls), ("batch", batch),
+                ("in_flight", calls * batch),
                 ("jobs", counts), ("seconds", elapsed), ("jobs_per_second", Double(counts) / elapsed),
                 ("target_jobs_per_second", 5000),
             ])

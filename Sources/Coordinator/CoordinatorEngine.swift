@@ -391,6 +391,55 @@ public actor CoordinatorEngine {
         }
     }
 
+    /// One submission of a batch.
+    public struct Submission: Sendable {
+        public var circuit: CircuitID
+        public var inputs: [UInt8]
+        public var idempotencyKey: String?
+        public var maxRetries: UInt32
+        public var deadline: Timestamp?
+
+        public init(
+            circuit: CircuitID, inputs: [UInt8], idempotencyKey: String?, maxRetries: UInt32, deadline: Timestamp?
+        ) {
+            self.circuit = circuit
+            self.inputs = inputs
+            self.idempotencyKey = idempotencyKey
+            self.maxRetries = maxRetries
+            self.deadline = deadline
+        }
+    }
+
+    /// Submits many jobs as one log entry, so they share one append, one replication round
+    /// and one commit. Each gets its own answer: its job and whether its key matched an
+    /// earlier job, or the refusal that only it met. Throws when the entry as a whole
+    /// did not commit (no leader, a timeout), which leaves every submission undecided.
+    public func submit(batch submissions: [Submission]) async throws(CoordinatorError)
+        -> [Result<(job: JobID, duplicate: Bool), CoordinatorError>]
+    {
+        guard !submissions.isEmpty else { return [] }
+        let at = now()
+        let commands = submissions.map { submission in
+            SchedulerCommand.submit(
+                JobSubmission(
+                    id: JobID(UUID().uuidString.lowercased()), circuit: submission.circuit, inputs: submission.inputs,
+                    idempotencyKey: submission.idempotencyKey,
+                    idempotencyWindowMilliseconds: settings.idempotencyWindowMilliseconds,
+                    maxRetries: submission.maxRetries, deadline: submission.deadline,
+                    liveJobLimit: settings.liveJobLimit, at: at))
+        }
+        guard case .batch(let outcomes) = try await propose(.batch(commands)), outcomes.count == commands.count
+        else { throw .unavailable("a batch of \(commands.count) submissions had no outcome for each") }
+        return outcomes.map { outcome in
+            switch outcome {
+            case .submitted(let id): .success((id, false))
+            case .duplicate(let id): .success((id, true))
+            case .rejected(let rejection): .failure(.rejected(rejection))
+            case let other: .failure(.unavailable("unexpected outcome \(other)"))
+            }
+        }
+    }
+
     public func cancel(_ job: JobID, reason: String) async throws(CoordinatorError) {
         _ = try await commit(.cancel(job: job, reason: reason, at: now()))
         notifyCancelled(job)

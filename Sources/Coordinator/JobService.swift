@@ -23,6 +23,11 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
     /// (a ReadIndex round through the leader).
     public let catchUp: @Sendable () async throws -> Void
     private let leaders: GRPCClientPool
+    /// Circuit definitions as read from the state: a registered circuit never changes, so
+    /// each is parsed once rather than on every submission and read.
+    private let definitions = DefinitionMemo()
+    /// The most submissions one `SubmitBatch` takes.
+    public static let maximumBatch = 1_000
     /// The largest `inputs_json` accepted (the original gateway's 5 MiB body limit).
     public static let maximumInputBytes = 5 << 20
     /// The longest a `Wait` holds before answering with the job as it stands.
@@ -69,6 +74,12 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
         try await marking(request) { try await submit(request: $0, context: context) }
     }
 
+    public func submitBatch(request: ServerRequest<Zkp_SubmitBatchRequest>, context: ServerContext) async throws
+        -> ServerResponse<Zkp_SubmitBatchResponse>
+    {
+        try await marking(request) { try await submitBatch(request: $0, context: context) }
+    }
+
     public func cancel(request: ServerRequest<Zkp_CancelJobRequest>, context: ServerContext) async throws
         -> ServerResponse<Zkp_Job>
     {
@@ -90,40 +101,102 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
     public func submit(request: Zkp_SubmitJobRequest, context: ServerContext) async throws -> Zkp_SubmitJobResponse {
         let forward: Forwarding = { try await $0.submit(request, metadata: $1, options: $2) }
         return try await leaderOnly(context, forward) {
-            let circuitID = try Self.circuitID(request.circuitID)
-            guard request.inputsJson.count <= Self.maximumInputBytes else {
-                throw RPCError(
-                    code: .invalidArgument,
-                    message: "inputs_json has \(request.inputsJson.count) bytes; at most \(Self.maximumInputBytes)")
-            }
-            guard let circuit = machine.read({ $0.circuits[circuitID] }) else {
-                throw RPCError(code: .notFound, message: "circuit \"\(circuitID)\" is not registered")
-            }
-            let definition = try Self.definition(of: circuit)
-            do {
-                try JobInputs.validate(Array(request.inputsJson), for: definition)
-            } catch {
-                throw RPCError(code: .invalidArgument, message: "inputs_json: \(error)")
-            }
-            guard request.deadlineMs >= 0 else { throw RPCError(code: .invalidArgument, message: "deadline_ms < 0") }
-            let maxRetries = request.hasMaxRetries ? request.maxRetries : 3
-            guard maxRetries <= 100 else {
-                throw RPCError(code: .invalidArgument, message: "max_retries \(maxRetries) is above 100")
-            }
-            let key = request.idempotencyKey.isEmpty ? nil : request.idempotencyKey
-            guard (key?.utf8.count ?? 0) <= 256 else {
-                throw RPCError(code: .invalidArgument, message: "idempotency_key is longer than 256 bytes")
-            }
+            let submission = try checked(request)
             let submitted = try await Self.mapping {
                 try await engine.submit(
-                    circuit: circuitID, inputs: Array(request.inputsJson), idempotencyKey: key, maxRetries: maxRetries,
-                    deadline: request.deadlineMs > 0 ? Timestamp(milliseconds: request.deadlineMs) : nil)
+                    circuit: submission.circuit, inputs: submission.inputs, idempotencyKey: submission.idempotencyKey,
+                    maxRetries: submission.maxRetries, deadline: submission.deadline)
             }
             var response = Zkp_SubmitJobResponse()
             response.job = try await message(for: try await job(submitted.job))
             response.duplicate = submitted.duplicate
             return response
         }
+    }
+
+    public func submitBatch(request: Zkp_SubmitBatchRequest, context: ServerContext) async throws
+        -> Zkp_SubmitBatchResponse
+    {
+        let forward: Forwarding = { try await $0.submitBatch(request, metadata: $1, options: $2) }
+        return try await leaderOnly(context, forward) {
+            guard request.jobs.count <= Self.maximumBatch else {
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "a batch of \(request.jobs.count) submissions; at most \(Self.maximumBatch)")
+            }
+            var results = [Zkp_SubmitResult](repeating: Zkp_SubmitResult(), count: request.jobs.count)
+            var positions: [Int] = []
+            var submissions: [CoordinatorEngine.Submission] = []
+            for (position, job) in request.jobs.enumerated() {
+                do {
+                    submissions.append(try checked(job))
+                    positions.append(position)
+                } catch let error as RPCError {
+                    results[position].refused = Self.refusal(error)
+                }
+            }
+            let answers = try await Self.mapping { try await engine.submit(batch: submissions) }
+            for (position, answer) in zip(positions, answers) {
+                switch answer {
+                case .success(let submitted):
+                    var accepted = Zkp_SubmitJobResponse()
+                    accepted.job = try await message(for: try await job(submitted.job))
+                    accepted.duplicate = submitted.duplicate
+                    results[position].accepted = accepted
+                case .failure(let error):
+                    results[position].refused = Self.refusal(Self.rpcError(error))
+                }
+            }
+            var response = Zkp_SubmitBatchResponse()
+            response.results = results
+            return response
+        }
+    }
+
+    static func refusal(_ error: RPCError) -> Zkp_SubmitRefusal {
+        var refusal = Zkp_SubmitRefusal()
+        refusal.code = Int32(error.code.rawValue)
+        refusal.message = error.message
+        return refusal
+    }
+
+    /// A submission's fields checked against the circuit it names, as the engine takes them.
+    private func checked(_ request: Zkp_SubmitJobRequest) throws -> CoordinatorEngine.Submission {
+        let circuitID = try Self.circuitID(request.circuitID)
+        guard request.inputsJson.count <= Self.maximumInputBytes else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "inputs_json has \(request.inputsJson.count) bytes; at most \(Self.maximumInputBytes)")
+        }
+        guard let circuit = machine.read({ $0.circuits[circuitID] }) else {
+            throw RPCError(code: .notFound, message: "circuit \"\(circuitID)\" is not registered")
+        }
+        let definition = try definition(of: circuit)
+        do {
+            try JobInputs.validate(Array(request.inputsJson), for: definition)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "inputs_json: \(error)")
+        }
+        guard request.deadlineMs >= 0 else { throw RPCError(code: .invalidArgument, message: "deadline_ms < 0") }
+        let maxRetries = request.hasMaxRetries ? request.maxRetries : 3
+        guard maxRetries <= 100 else {
+            throw RPCError(code: .invalidArgument, message: "max_retries \(maxRetries) is above 100")
+        }
+        let key = request.idempotencyKey.isEmpty ? nil : request.idempotencyKey
+        guard (key?.utf8.count ?? 0) <= 256 else {
+            throw RPCError(code: .invalidArgument, message: "idempotency_key is longer than 256 bytes")
+        }
+        return CoordinatorEngine.Submission(
+            circuit: circuitID, inputs: Array(request.inputsJson), idempotencyKey: key, maxRetries: maxRetries,
+            deadline: request.deadlineMs > 0 ? Timestamp(milliseconds: request.deadlineMs) : nil)
+    }
+
+    /// A circuit's definition, parsed once per circuit.
+    func definition(of circuit: CircuitRecord) throws -> CircuitDefinition {
+        if let known = definitions.parsed.withLock({ $0[circuit.id] }) { return known }
+        let definition = try Self.definition(of: circuit)
+        definitions.parsed.withLock { $0[circuit.id] = definition }
+        return definition
     }
 
     public func cancel(request: Zkp_CancelJobRequest, context: ServerContext) async throws -> Zkp_Job {
@@ -339,7 +412,7 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
         if job.kind == .setup {
             message.circuitType = "setup"
         } else if let circuit = machine.read({ $0.circuits[job.circuit] }),
-            let definition = try? Self.definition(of: circuit)
+            let definition = try? definition(of: circuit)
         {
             message.circuitType = definition.circuitType
         }
@@ -533,4 +606,9 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
         guard !text.isEmpty else { throw RPCError(code: .invalidArgument, message: "circuit id is empty") }
         return CircuitID(text)
     }
+}
+
+/// Parsed circuit definitions by circuit id, shared by every copy of a `JobService`.
+final class DefinitionMemo: Sendable {
+    let parsed = Mutex<[CircuitID: CircuitDefinition]>([:])
 }

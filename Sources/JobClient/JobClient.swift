@@ -34,6 +34,25 @@ public final class JobClient: Sendable {
         return try await call { [request] in try await $0.submit(request, options: $1) }
     }
 
+    /// Submits many jobs in one call, which the leader commits as one log entry; one result
+    /// per request, in order. Requests without an idempotency key are given random ones, so
+    /// a retried batch finds the jobs the first try made.
+    public func submit(batch requests: [Zkp_SubmitJobRequest]) async throws -> [Zkp_SubmitResult] {
+        var batch = Zkp_SubmitBatchRequest()
+        batch.jobs = requests.map { request in
+            var request = request
+            if request.idempotencyKey.isEmpty { request.idempotencyKey = "client-" + UUID().uuidString.lowercased() }
+            return request
+        }
+        let response = try await call { [batch] in try await $0.submitBatch(batch, options: $1) }
+        guard response.results.count == requests.count else {
+            throw RPCError(
+                code: .internalError,
+                message: "a batch of \(requests.count) submissions got \(response.results.count) results")
+        }
+        return response.results
+    }
+
     public func get(_ id: String) async throws -> Zkp_Job {
         var request = Zkp_GetJobRequest()
         request.id = id

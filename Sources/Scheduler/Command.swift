@@ -93,6 +93,10 @@ public enum SchedulerCommand: Equatable, Sendable {
     case registerCircuit(CircuitRegistration)
     /// Terminal jobs changed at or before `index` are in the SQL projection: drop them.
     case archive(upTo: UInt64, at: Timestamp)
+    /// Several commands in one log entry, applied in order, each on its own: a refused one
+    /// changes nothing and the rest still apply. The outcome is `.batch` with one outcome
+    /// each. A batch holds no batch.
+    case batch([SchedulerCommand])
 
     /// The command's name in logs and rejections.
     public var name: String {
@@ -109,12 +113,14 @@ public enum SchedulerCommand: Equatable, Sendable {
         case .removeWorker: "remove-worker"
         case .registerCircuit: "register-circuit"
         case .archive: "archive"
+        case .batch: "batch"
         }
     }
 
     /// The instant the leader wrote into the command.
     public var at: Timestamp {
         switch self {
+        case .batch(let commands): commands.map(\.at).max() ?? Timestamp(milliseconds: 0)
         case .submit(let submission): submission.at
         case .registerWorker(let registration): registration.at
         case .registerCircuit(let registration): registration.at
@@ -178,4 +184,6 @@ public enum SchedulerOutcome: Equatable, Sendable {
     /// A submission matched a live idempotency key: this existing job answers it.
     case duplicate(JobID)
     case rejected(SchedulerRejection)
+    /// A batch's outcomes, one per command, in order.
+    case batch([SchedulerOutcome])
 }

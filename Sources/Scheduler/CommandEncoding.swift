@@ -98,6 +98,10 @@ extension SchedulerCommand {
             writer.u8(12)
             writer.u64(index)
             writer.timestamp(at)
+        case .batch(let commands):
+            writer.u8(13)
+            writer.u32(UInt32(commands.count))
+            for command in commands { writer.data(command.encoded) }
         }
         return writer.bytes
     }
@@ -178,6 +182,15 @@ extension SchedulerCommand {
                     setupMaxRetries: try reader.u32("setup max retries"), at: try reader.timestamp("at")))
         case 12:
             self = .archive(upTo: try reader.u64("archive index"), at: try reader.timestamp("at"))
+        case 13:
+            let count = Int(try reader.u32("batch count"))
+            var commands: [SchedulerCommand] = []
+            for position in 0..<count {
+                let bytes = try reader.data("batch command \(position)")
+                guard bytes.first != 13 else { throw SchedulerDecodingError(reason: "a batch holds no batch") }
+                commands.append(try SchedulerCommand(decoding: bytes))
+            }
+            self = .batch(commands)
         default:
             throw SchedulerDecodingError(reason: "unknown command tag \(tag)")
         }
@@ -234,6 +247,10 @@ extension SchedulerOutcome {
         case .rejected(let rejection):
             writer.u8(4)
             writer.rejection(rejection)
+        case .batch(let outcomes):
+            writer.u8(5)
+            writer.u32(UInt32(outcomes.count))
+            for outcome in outcomes { writer.data(outcome.encoded) }
         }
         return writer.bytes
     }
@@ -245,6 +262,15 @@ extension SchedulerOutcome {
         case 2: self = .submitted(JobID(try reader.string("job id")))
         case 3: self = .duplicate(JobID(try reader.string("job id")))
         case 4: self = .rejected(try reader.rejection())
+        case 5:
+            let count = Int(try reader.u32("batch count"))
+            var outcomes: [SchedulerOutcome] = []
+            for position in 0..<count {
+                let bytes = try reader.data("batch outcome \(position)")
+                guard bytes.first != 5 else { throw SchedulerDecodingError(reason: "a batch holds no batch") }
+                outcomes.append(try SchedulerOutcome(decoding: bytes))
+            }
+            self = .batch(outcomes)
         case let tag: throw SchedulerDecodingError(reason: "unknown outcome tag \(tag)")
         }
         try reader.finish("outcome")

@@ -61,6 +61,14 @@ public struct SchedulerState: Sendable {
     /// nothing but the applied index.
     @discardableResult
     public mutating func apply(_ command: SchedulerCommand, index: UInt64) -> SchedulerOutcome {
+        if case .batch(let commands) = command {
+            appliedIndex = index
+            return .batch(
+                commands.map { inner in
+                    if case .batch = inner { return .rejected(.invalidCommand("a batch holds no batch")) }
+                    return apply(inner, index: index)
+                })
+        }
         appliedIndex = index
         clock = max(clock, command.at)
         do throws(SchedulerRejection) {
@@ -91,6 +99,9 @@ public struct SchedulerState: Sendable {
                 try registerCircuit(registration, index: index)
             case .archive(let upTo, _):
                 archive(upTo: min(upTo, index))
+            case .batch:
+                // Applied above; only a batch nested in a batch could come here.
+                throw .invalidCommand("a batch holds no batch")
             }
             return .applied
         } catch {

@@ -114,6 +114,32 @@ struct JobServiceTests {
             let duplicate = try await client.submit(submit)
             #expect(duplicate.duplicate && duplicate.job.id == submitted.job.id)
 
+            // A batch: one log entry, each submission answered on its own, in order.
+            var fresh = submit
+            fresh.idempotencyKey = "k-batch-1"
+            var unknown = submit
+            unknown.circuitID = "missing"
+            var shallow = submit
+            shallow.idempotencyKey = "k-batch-3"
+            shallow.inputsJson = Data(#"{"leaves": ["0x01"], "leaf_index": 0}"#.utf8)
+            let batch = try await client.submitBatch(.with { $0.jobs = [fresh, unknown, submit, shallow] })
+            #expect(batch.results.count == 4)
+            #expect(batch.results[0].accepted.job.status == "pending" && !batch.results[0].accepted.duplicate)
+            #expect(batch.results[0].accepted.job.circuitType == "merkle_proof")
+            #expect(batch.results[1].refused.code == Int32(RPCError.Code.notFound.rawValue))
+            #expect(batch.results[1].refused.message.contains("\"missing\" is not registered"))
+            #expect(batch.results[2].accepted.duplicate && batch.results[2].accepted.job.id == submitted.job.id)
+            #expect(batch.results[3].refused.code == Int32(RPCError.Code.invalidArgument.rawValue))
+            #expect(batch.results[3].refused.message.contains("depth"))
+            _ = try await client.cancel(.with { $0.id = batch.results[0].accepted.job.id })
+            let emptyBatch = try await client.submitBatch(Zkp_SubmitBatchRequest())
+            #expect(emptyBatch.results.isEmpty)
+            await #expect {
+                _ = try await client.submitBatch(.with { $0.jobs = Array(repeating: fresh, count: 1_001) })
+            } throws: { error in
+                (error as? RPCError)?.code == .invalidArgument && "\(error)".contains("at most 1000")
+            }
+
             // An unfinished job: Wait answers when its timeout passes.
             let waited = try await client.wait(
                 .with {

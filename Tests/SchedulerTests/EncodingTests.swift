@@ -34,6 +34,10 @@ struct EncodingTests {
                 setupJob: JobID("s"),
                 setupMaxRetries: 1, at: at)),
         .archive(upTo: .max, at: at),
+        .batch([
+            .submit(JobSubmission(id: JobID("j1"), circuit: CircuitID("c"), inputs: [7], at: at)),
+            .cancel(job: JobID("j0"), reason: "r", at: at),
+        ]),
     ]
 
     @Test("every command decodes to itself", arguments: commands)
@@ -51,6 +55,28 @@ struct EncodingTests {
         #expect(throws: SchedulerDecodingError(reason: "1 bytes after the end of the command")) {
             try SchedulerCommand(decoding: bytes + [0])
         }
+    }
+
+    @Test("a batch inside a batch is refused, as bytes and as a value")
+    func nestedBatches() {
+        let inner = SchedulerCommand.batch([.archive(upTo: 1, at: Self.at)])
+        var writer = [UInt8]([13, 1, 0, 0, 0])
+        let innerBytes = inner.encoded
+        writer += withUnsafeBytes(of: UInt32(innerBytes.count).littleEndian, Array.init) + innerBytes
+        #expect(throws: SchedulerDecodingError(reason: "a batch holds no batch")) {
+            try SchedulerCommand(decoding: writer)
+        }
+        #expect(throws: SchedulerDecodingError(reason: "a batch holds no batch")) {
+            try SchedulerOutcome(decoding: [5, 1, 0, 0, 0, 5, 0, 0, 0, 5, 0, 0, 0, 0])
+        }
+        var state = SchedulerState()
+        let before = state.snapshot()
+        #expect(
+            state.apply(.batch([inner]), index: 1) == .batch([.rejected(.invalidCommand("a batch holds no batch"))]))
+        var expected = SchedulerState()
+        expected.apply(.batch([]), index: 1)
+        #expect(state.snapshot() == expected.snapshot())
+        #expect(before != state.snapshot())
     }
 
     @Test("an unknown tag, a bad boolean and invalid UTF-8 are named")
@@ -89,6 +115,8 @@ struct EncodingTests {
         .rejected(.workerLacksCapability(WorkerID("w"), family: "circom")),
         .rejected(.circuitNotReady(CircuitID("c"), reason: "its setup has not finished")),
         .rejected(.invalidCommand("why")),
+        .batch([.submitted(JobID("a")), .rejected(.liveJobLimitReached(limit: 1)), .duplicate(JobID("b"))]),
+        .batch([]),
     ]
 
     @Test("every outcome decodes to itself", arguments: outcomes)

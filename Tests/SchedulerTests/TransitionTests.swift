@@ -36,6 +36,39 @@ struct TransitionTests {
         #expect(h.state.runningJobs.isEmpty)
     }
 
+    @Test("a batch applies each command on its own: a refused one changes nothing, the others apply")
+    func batch() {
+        var h = Harness()
+        h.registerWorker("w1", capacity: 2, capabilities: ["merkle"])
+        h.readyCircuit()
+        func submission(_ id: String, circuit: String = "merkle-2") -> SchedulerCommand {
+            .submit(
+                JobSubmission(
+                    id: JobID(id), circuit: CircuitID(circuit), inputs: Array("{\"leaves\":[\"01\"]}".utf8), at: h.now))
+        }
+        let outcome = h.run(
+            .batch([submission("a"), submission("b", circuit: "nope"), submission("a"), submission("c")]))
+        #expect(
+            outcome
+                == .batch([
+                    .submitted(JobID("a")), .rejected(.unknownCircuit(CircuitID("nope"))),
+                    .rejected(.jobExists(JobID("a"))), .submitted(JobID("c")),
+                ]))
+        #expect(h.state.jobs[JobID("a")]?.status == .pending)
+        #expect(h.state.jobs[JobID("b")] == nil)
+        #expect(h.state.jobs[JobID("c")]?.status == .pending)
+        #expect(h.state.pendingCount == 2)
+        #expect(h.state.appliedIndex == h.index)
+        // The byte form applies alike.
+        var replica = Harness()
+        replica.registerWorker("w1", capacity: 2, capabilities: ["merkle"])
+        replica.readyCircuit()
+        replica.index += 1
+        let replayed = replica.state.apply(encoded: h.log.last!.encoded, index: replica.index)
+        #expect(replayed == outcome)
+        #expect(replica.state.snapshot() == h.state.snapshot())
+    }
+
     @Test("a circuit becomes provable when its setup job completes with keys")
     func circuitSetup() {
         var h = Harness()

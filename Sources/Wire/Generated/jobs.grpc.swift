@@ -42,6 +42,19 @@ public enum Zkp_JobService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SubmitBatch" metadata.
+        public enum SubmitBatch: Sendable {
+            /// Request type for "SubmitBatch".
+            public typealias Input = Zkp_SubmitBatchRequest
+            /// Response type for "SubmitBatch".
+            public typealias Output = Zkp_SubmitBatchResponse
+            /// Descriptor for "SubmitBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "zkp.JobService"),
+                method: "SubmitBatch",
+                type: .unary
+            )
+        }
         /// Namespace for "Get" metadata.
         public enum Get: Sendable {
             /// Request type for "Get".
@@ -162,6 +175,7 @@ public enum Zkp_JobService: Sendable {
         /// Descriptors for all methods in the "zkp.JobService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Submit.descriptor,
+            SubmitBatch.descriptor,
             Get.descriptor,
             Wait.descriptor,
             Cancel.descriptor,
@@ -210,6 +224,25 @@ extension Zkp_JobService {
             request: GRPCCore.StreamingServerRequest<Zkp_SubmitJobRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Zkp_SubmitJobResponse>
+
+        /// Handle the "SubmitBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Many submissions in one call and one log entry: each is checked and answered on its
+        /// > own (a refused one does not hold back the rest), in the order given.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Zkp_SubmitBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Zkp_SubmitBatchResponse` messages.
+        func submitBatch(
+            request: GRPCCore.StreamingServerRequest<Zkp_SubmitBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Zkp_SubmitBatchResponse>
 
         /// Handle the "Get" method.
         ///
@@ -376,6 +409,25 @@ extension Zkp_JobService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Zkp_SubmitJobResponse>
 
+        /// Handle the "SubmitBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Many submissions in one call and one log entry: each is checked and answered on its
+        /// > own (a refused one does not hold back the rest), in the order given.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Zkp_SubmitBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Zkp_SubmitBatchResponse` message.
+        func submitBatch(
+            request: GRPCCore.ServerRequest<Zkp_SubmitBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Zkp_SubmitBatchResponse>
+
         /// Handle the "Get" method.
         ///
         /// - Parameters:
@@ -539,6 +591,25 @@ extension Zkp_JobService {
             context: GRPCCore.ServerContext
         ) async throws -> Zkp_SubmitJobResponse
 
+        /// Handle the "SubmitBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Many submissions in one call and one log entry: each is checked and answered on its
+        /// > own (a refused one does not hold back the rest), in the order given.
+        ///
+        /// - Parameters:
+        ///   - request: A `Zkp_SubmitBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Zkp_SubmitBatchResponse` to respond with.
+        func submitBatch(
+            request: Zkp_SubmitBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Zkp_SubmitBatchResponse
+
         /// Handle the "Get" method.
         ///
         /// - Parameters:
@@ -699,6 +770,17 @@ extension Zkp_JobService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Zkp_JobService.Method.SubmitBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Zkp_SubmitBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Zkp_SubmitBatchResponse>(),
+            handler: { request, context in
+                try await self.submitBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Zkp_JobService.Method.Get.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Zkp_GetJobRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Zkp_Job>(),
@@ -814,6 +896,17 @@ extension Zkp_JobService.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
+    public func submitBatch(
+        request: GRPCCore.StreamingServerRequest<Zkp_SubmitBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Zkp_SubmitBatchResponse> {
+        let response = try await self.submitBatch(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func get(
         request: GRPCCore.StreamingServerRequest<Zkp_GetJobRequest>,
         context: GRPCCore.ServerContext
@@ -923,6 +1016,19 @@ extension Zkp_JobService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Zkp_SubmitJobResponse> {
         return GRPCCore.ServerResponse<Zkp_SubmitJobResponse>(
             message: try await self.submit(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func submitBatch(
+        request: GRPCCore.ServerRequest<Zkp_SubmitBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Zkp_SubmitBatchResponse> {
+        return GRPCCore.ServerResponse<Zkp_SubmitBatchResponse>(
+            message: try await self.submitBatch(
                 request: request.message,
                 context: context
             ),
@@ -1074,6 +1180,30 @@ extension Zkp_JobService {
             deserializer: some GRPCCore.MessageDeserializer<Zkp_SubmitJobResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Zkp_SubmitJobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SubmitBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Many submissions in one call and one log entry: each is checked and answered on its
+        /// > own (a refused one does not hold back the rest), in the order given.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Zkp_SubmitBatchRequest` message.
+        ///   - serializer: A serializer for `Zkp_SubmitBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Zkp_SubmitBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func submitBatch<Result>(
+            request: GRPCCore.ClientRequest<Zkp_SubmitBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Zkp_SubmitBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Zkp_SubmitBatchResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Zkp_SubmitBatchResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "Get" method.
@@ -1303,6 +1433,41 @@ extension Zkp_JobService {
             try await self.client.unary(
                 request: request,
                 descriptor: Zkp_JobService.Method.Submit.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SubmitBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Many submissions in one call and one log entry: each is checked and answered on its
+        /// > own (a refused one does not hold back the rest), in the order given.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Zkp_SubmitBatchRequest` message.
+        ///   - serializer: A serializer for `Zkp_SubmitBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Zkp_SubmitBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func submitBatch<Result>(
+            request: GRPCCore.ClientRequest<Zkp_SubmitBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Zkp_SubmitBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Zkp_SubmitBatchResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Zkp_SubmitBatchResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Zkp_JobService.Method.SubmitBatch.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1626,6 +1791,36 @@ extension Zkp_JobService.ClientProtocol {
         )
     }
 
+    /// Call the "SubmitBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Many submissions in one call and one log entry: each is checked and answered on its
+    /// > own (a refused one does not hold back the rest), in the order given.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Zkp_SubmitBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func submitBatch<Result>(
+        request: GRPCCore.ClientRequest<Zkp_SubmitBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Zkp_SubmitBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.submitBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Zkp_SubmitBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Zkp_SubmitBatchResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "Get" method.
     ///
     /// - Parameters:
@@ -1894,6 +2089,40 @@ extension Zkp_JobService.ClientProtocol {
             metadata: metadata
         )
         return try await self.submit(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SubmitBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Many submissions in one call and one log entry: each is checked and answered on its
+    /// > own (a refused one does not hold back the rest), in the order given.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func submitBatch<Result>(
+        _ message: Zkp_SubmitBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Zkp_SubmitBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Zkp_SubmitBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.submitBatch(
             request: request,
             options: options,
             onResponse: handleResponse
