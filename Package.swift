@@ -274,6 +274,7 @@ let package = Package(
             dependencies: [
                 "Gateway", "ClusterServices", "JobClient", "LocalCluster", "RaftNode", "ServiceConfig", "BN254",
                 "Groth16", "Circuits", "Wire", "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

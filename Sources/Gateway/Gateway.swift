@@ -21,6 +21,8 @@ public final class Gateway: Sendable {
     let dependency: DependencyCheck
     let finishedJobs: FinishedJobCache
     let deadlines = DeadlineWatch()
+    /// Submissions from concurrent requests go to the cluster together (`SubmitBatch`).
+    let submissions: SubmissionBatcher
 
     public init(config: GatewayConfig, jobs: JobClient, logger: Logger) {
         self.config = config
@@ -28,6 +30,7 @@ public final class Gateway: Sendable {
         self.logger = logger
         limiter = RateLimiter(requestsPerSecond: config.rateLimit.requestsPerSecond, burst: config.rateLimit.burst)
         dependency = DependencyCheck(jobs: jobs, metrics: metrics)
+        submissions = SubmissionBatcher(client: jobs)
         finishedJobs = FinishedJobCache(capacity: config.finishedJobCache) {
             OrderedJSON.membersText(Gateway.taskMembers(of: $0))
         }

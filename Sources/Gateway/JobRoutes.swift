@@ -80,7 +80,7 @@ extension Gateway {
         }
         if let retries = body.maxRetries { submit.maxRetries = retries }
         if let deadline = body.deadline { submit.deadlineMs = Int64(deadline.timeIntervalSince1970 * 1000) }
-        let answer = try await cluster { try await jobs.submit(submit) }
+        let answer = try await cluster { try await submissions.submit(submit) }
         var headers = HTTPFields()
         headers[.location] = "/api/v1/jobs/\(answer.job.id)"
         if answer.duplicate { headers[.xCache] = "HIT" }

@@ -108,7 +108,7 @@ extension Gateway {
         -> Zkp_SubmitJobResponse
     {
         do {
-            return try await jobs.submit(submit)
+            return try await submissions.submit(submit)
         } catch let error as RPCError where error.code == .notFound {
             var register = Zkp_RegisterCircuitRequest()
             register.id = submit.circuitID
@@ -121,7 +121,7 @@ extension Gateway {
             } catch {
                 return try await cluster { throw error }
             }
-            return try await cluster { try await jobs.submit(submit) }
+            return try await cluster { try await submissions.submit(submit) }
         } catch {
             return try await cluster { throw error }
         }

@@ -1,12 +1,16 @@
 import BN254
 import Circuits
 import Foundation
+import GRPCCore
 import Gateway
 import Groth16
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import JobClient
+import RaftNode
 import Testing
+import Wire
 
 /// Every route of the gateway against a real coordinator and worker (`SharedStack`), with
 /// the original contract's fields, the generic API, and the precise refusals.
@@ -253,6 +257,58 @@ struct GatewayAPITests {
             #expect(notDecimal.status == .badRequest)
             #expect(notDecimal.error.contains("public signal 0"))
         }
+    }
+
+    @Test("concurrent submissions leave together in SubmitBatch calls; each gets its own job or its own refusal")
+    func batchedSubmissions() async throws {
+        let port = try await SharedStack.running.value.grpcPort
+        let client = JobClient(coordinators: [PeerAddress(host: "127.0.0.1", port: port)])
+        var register = Zkp_RegisterCircuitRequest()
+        register.id = "merkle-mimc-d2"
+        register.family = "merkle"
+        register.definition = Data(#"{"hash":"mimc","depth":2}"#.utf8)
+        do {
+            _ = try await client.registerCircuit(register)
+        } catch let error as RPCError where error.code == .alreadyExists {}
+        // One call at a time, so that everything arriving meanwhile waits for the next one.
+        let batcher = SubmissionBatcher(client: client, maximumCalls: 1, maximumBatch: 16)
+        struct Answer: Sendable {
+            let index: Int
+            let submitted: Zkp_SubmitJobResponse?
+            let refusal: RPCError?
+        }
+        var answers: [Int: Answer] = [:]
+        try await withThrowingTaskGroup(of: Answer.self) { group in
+            for index in 0..<60 {
+                group.addTask {
+                    var request = Zkp_SubmitJobRequest()
+                    request.circuitID = "merkle-mimc-d2"
+                    let leaf = index % 10 == 9 ? "0xzz" : String(format: "0x%02x", index + 16)
+                    request.inputsJson = Data(#"{"leaves": ["\#(leaf)", "0x01", "0x02", "0x03"]}"#.utf8)
+                    do {
+                        return Answer(index: index, submitted: try await batcher.submit(request), refusal: nil)
+                    } catch let error as RPCError {
+                        return Answer(index: index, submitted: nil, refusal: error)
+                    }
+                }
+            }
+            for try await answer in group { answers[answer.index] = answer }
+        }
+        await client.shutdown()
+        var ids: Set<String> = []
+        for (index, answer) in answers {
+            if let submitted = answer.submitted {
+                #expect(index % 10 != 9, "submission \(index) was accepted")
+                #expect(!submitted.job.id.isEmpty && !submitted.duplicate)
+                ids.insert(submitted.job.id)
+            } else if let error = answer.refusal {
+                #expect(index % 10 == 9, "submission \(index): \(error)")
+                #expect(error.code == .invalidArgument)
+                #expect(error.message.contains("leaf 0: not hexadecimal"), "\(error.message)")
+            }
+        }
+        #expect(answers.count == 60)
+        #expect(ids.count == 54)
     }
 
     @Test("bad input gets the right status and a precise message, and changes nothing")
