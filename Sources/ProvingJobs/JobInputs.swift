@@ -17,12 +17,17 @@ public enum JobInputs {
         }
     }
 
-    /// The path and root a Merkle job proves. Two forms are accepted: the original's
-    /// `{"leaves": [hex, ...], "leaf_index": n}` (the tree's depth must be the circuit's),
-    /// and the circuit's input.json (`leaf`, `pathElements`, `pathIndices`, optional `root`).
-    public static func merklePath(_ bytes: [UInt8], hash: MerkleHash, depth: Int) throws(JobInputError) -> (
-        path: MerklePath, root: Fr
-    ) {
+    /// A Merkle job's inputs, read and checked field by field, before any hashing.
+    enum MerkleRequest {
+        /// The original's form: the leaves as field elements and the leaf to prove.
+        case leaves([Fr], index: Int)
+        /// The circuit's input.json form.
+        case path(MerkleInput)
+    }
+
+    /// Reads either Merkle form and checks every field: the JSON, each leaf (hex, at most
+    /// 32 bytes, below r), the index, and that the leaf count makes a tree of `depth`.
+    static func merkleRequest(_ bytes: [UInt8], depth: Int) throws(JobInputError) -> MerkleRequest {
         let data = Data(bytes)
         let object: [String: Any]
         do {
@@ -36,23 +41,32 @@ public enum JobInputs {
             throw JobInputError("the inputs are not valid JSON")
         }
         do {
-            if object["leaves"] != nil {
-                let request = try JSONDecoder().decode(LeafRequest.self, from: data)
-                guard !request.leaves.isEmpty else { throw JobInputError("leaves array cannot be empty") }
-                let index = request.leafIndex ?? 0
-                guard (0..<request.leaves.count).contains(index) else {
-                    throw JobInputError("invalid leaf_index: must be between 0 and \(request.leaves.count - 1)")
-                }
-                let tree = try MerkleTree(hexLeaves: request.leaves, hash: hash)
-                guard tree.depth == depth else {
-                    throw JobInputError(
-                        "\(request.leaves.count) leaves make a tree of depth \(tree.depth); the circuit's depth is \(depth)"
-                    )
-                }
-                return (try tree.path(forLeaf: index), tree.root)
+            guard object["leaves"] != nil else {
+                return .path(try JSONDecoder().decode(MerkleInput.self, from: data))
             }
-            let input = try JSONDecoder().decode(MerkleInput.self, from: data)
-            return try input.resolve(depth: depth, hash: hash)
+            let request = try JSONDecoder().decode(LeafRequest.self, from: data)
+            guard !request.leaves.isEmpty else { throw JobInputError("leaves array cannot be empty") }
+            let index = request.leafIndex ?? 0
+            guard (0..<request.leaves.count).contains(index) else {
+                throw JobInputError("invalid leaf_index: must be between 0 and \(request.leaves.count - 1)")
+            }
+            var leaves: [Fr] = []
+            leaves.reserveCapacity(request.leaves.count)
+            for (position, text) in request.leaves.enumerated() {
+                leaves.append(try MerkleTree.leaf(fromHex: text, index: position))
+            }
+            // Each level halves the nodes, an odd last one paired with itself.
+            var treeDepth = 0
+            var nodes = leaves.count
+            while nodes > 1 {
+                nodes = (nodes + 1) / 2
+                treeDepth += 1
+            }
+            guard treeDepth == depth else {
+                throw JobInputError(
+                    "\(leaves.count) leaves make a tree of depth \(treeDepth); the circuit's depth is \(depth)")
+            }
+            return .leaves(leaves, index: index)
         } catch let error as JobInputError {
             throw error
         } catch let error as MerkleError {
@@ -61,6 +75,27 @@ public enum JobInputs {
             throw JobInputError(
                 "the inputs are neither {\"leaves\", \"leaf_index\"} nor {\"leaf\", \"pathElements\", \"pathIndices\"}: \(error)"
             )
+        }
+    }
+
+    /// The path and root a Merkle job proves. Two forms are accepted: the original's
+    /// `{"leaves": [hex, ...], "leaf_index": n}` (the tree's depth must be the circuit's),
+    /// and the circuit's input.json (`leaf`, `pathElements`, `pathIndices`, optional `root`).
+    public static func merklePath(_ bytes: [UInt8], hash: MerkleHash, depth: Int) throws(JobInputError) -> (
+        path: MerklePath, root: Fr
+    ) {
+        do {
+            switch try merkleRequest(bytes, depth: depth) {
+            case .leaves(let leaves, let index):
+                let tree = try MerkleTree(leaves: leaves, hash: hash)
+                return (try tree.path(forLeaf: index), tree.root)
+            case .path(let input):
+                return try input.resolve(depth: depth, hash: hash)
+            }
+        } catch let error as JobInputError {
+            throw error
+        } catch {
+            throw JobInputError("\(error)")
         }
     }
 
@@ -85,7 +120,15 @@ public enum JobInputs {
     /// before it commits a submission.
     public static func validate(_ bytes: [UInt8], for definition: CircuitDefinition) throws(JobInputError) {
         switch definition {
-        case .merkle(let hash, let depth): _ = try merklePath(bytes, hash: hash, depth: depth)
+        // The leaves form needs no hashing to be checked: the worker builds the tree.
+        case .merkle(let hash, let depth):
+            if case .path(let input) = try merkleRequest(bytes, depth: depth) {
+                do {
+                    _ = try input.resolve(depth: depth, hash: hash)
+                } catch {
+                    throw JobInputError("\(error)")
+                }
+            }
         case .circom: _ = try circomWitness(bytes)
         }
     }

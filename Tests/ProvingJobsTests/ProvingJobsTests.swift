@@ -64,6 +64,25 @@ import Testing
             } throws: { error in
                 "\(error)".contains(expected)
             }
+            // A coordinator's check (which builds no tree) refuses the same, with the same words.
+            #expect {
+                try JobInputs.validate(Array(text.utf8), for: .merkle(hash: .mimc, depth: 2))
+            } throws: { error in
+                "\(error)".contains(expected)
+            }
+        }
+        for leaves in [4, 3] {
+            let list = (1...leaves).map { "\"0x0\($0)\"" }.joined(separator: ",")
+            let text = #"{"leaves": [\#(list)], "leaf_index": \#(leaves - 1)}"#
+            #expect(throws: Never.self) {
+                try JobInputs.validate(Array(text.utf8), for: .merkle(hash: .mimc, depth: 2))
+            }
+        }
+        let five = #"{"leaves": ["0x01", "0x02", "0x03", "0x04", "0x05"]}"#
+        #expect {
+            try JobInputs.validate(Array(five.utf8), for: .merkle(hash: .mimc, depth: 2))
+        } throws: { error in
+            "\(error)".contains("5 leaves make a tree of depth 3")
         }
         #expect(throws: JobInputError.self) { try JobInputs.circomWitness(Array(#"{"wtns": "%%%"}"#.utf8)) }
     }
