@@ -17,6 +17,7 @@ public protocol ResultVerifier: Sendable {
 public final class Groth16ResultVerifier: ResultVerifier {
     private let artifacts: ArtifactStore
     private let prepared = Mutex<[ArtifactDigest: PreparedVerifyingKey]>([:])
+    private let proofs = ProofBatches()
 
     public init(artifacts: ArtifactStore) { self.artifacts = artifacts }
 
@@ -41,10 +42,9 @@ public final class Groth16ResultVerifier: ResultVerifier {
                 throw CoordinatorError.proofInvalid("\(error)")
             }
             let valid: Bool
-            do {
-                valid = try Groth16.verify(key, publicInputs: inputs, proof: proof)
-            } catch {
-                throw CoordinatorError.proofInvalid("\(error)")
+            switch await proofs.check(proof, publicInputs: inputs, under: key, digest: verificationKey) {
+            case .success(let verdict): valid = verdict
+            case .failure(let error): throw CoordinatorError.proofInvalid("\(error)")
             }
             guard valid else {
                 throw CoordinatorError.proofInvalid("the proof does not verify under the circuit's key")
@@ -68,5 +68,76 @@ public final class Groth16ResultVerifier: ResultVerifier {
         let ready = PreparedVerifyingKey(key)
         prepared.withLock { $0[digest] = ready }
         return ready
+    }
+}
+
+/// Proofs under one verification key that arrive while a check under that key is running
+/// are checked together, with one batch verification (k + 3 Miller loops and one final
+/// exponentiation for k proofs, instead of k final exponentiations). A proof that finds
+/// nothing running is checked at once and alone, so a lone report waits for nothing. When
+/// a batch fails, each of its proofs is checked alone, so that one bad proof costs the
+/// others nothing but time.
+final class ProofBatches: Sendable {
+    typealias Verdict = Result<Bool, Groth16Error>
+
+    private struct Pending {
+        let proof: Proof
+        let publicInputs: [Fr]
+        let waiter: CheckedContinuation<Verdict, Never>
+    }
+
+    private struct State {
+        var queued: [ArtifactDigest: [Pending]] = [:]
+        var running: Set<ArtifactDigest> = []
+    }
+
+    private let state = Mutex(State())
+
+    func check(_ proof: Proof, publicInputs: [Fr], under key: PreparedVerifyingKey, digest: ArtifactDigest) async
+        -> Verdict
+    {
+        await withCheckedContinuation { waiter in
+            let batch = state.withLock { state -> [Pending]? in
+                state.queued[digest, default: []].append(
+                    Pending(proof: proof, publicInputs: publicInputs, waiter: waiter))
+                guard !state.running.contains(digest) else { return nil }
+                state.running.insert(digest)
+                return state.queued.removeValue(forKey: digest)
+            }
+            if let batch { Task { await self.run(batch, under: key, digest: digest) } }
+        }
+    }
+
+    /// Checks `batch`, answers it, then checks what queued meanwhile, until nothing has.
+    private func run(_ first: [Pending], under key: PreparedVerifyingKey, digest: ArtifactDigest) async {
+        var batch = first
+        while !batch.isEmpty {
+            let verdicts = await Self.verdicts(batch.map { ($0.publicInputs, $0.proof) }, under: key)
+            for (pending, verdict) in zip(batch, verdicts) { pending.waiter.resume(returning: verdict) }
+            batch = state.withLock { state in
+                let next = state.queued.removeValue(forKey: digest) ?? []
+                if next.isEmpty { state.running.remove(digest) }
+                return next
+            }
+        }
+    }
+
+    /// One verdict per proof: one batch verification when there are several and all hold,
+    /// else each proof on its own (which also names what is malformed).
+    static func verdicts(_ batch: [(publicInputs: [Fr], proof: Proof)], under key: PreparedVerifyingKey) async
+        -> [Verdict]
+    {
+        if batch.count > 1 {
+            // The weights must be unknown to whoever made the proofs: the system's generator.
+            var generator = SystemRandomNumberGenerator()
+            if (try? await Groth16.batchVerify(key, batch, using: &generator)) == true {
+                return Array(repeating: .success(true), count: batch.count)
+            }
+        }
+        return batch.map { item in
+            Result { () throws(Groth16Error) -> Bool in
+                try Groth16.verify(key, publicInputs: item.publicInputs, proof: item.proof)
+            }
+        }
     }
 }
