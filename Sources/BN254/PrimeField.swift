@@ -130,52 +130,12 @@ extension PrimeField {
 
     /// The multiplicative inverse; nil for zero.
     ///
-    /// Binary extended Euclid on the Montgomery representation A = a·2^256: it yields
-    /// A⁻¹ = a⁻¹·2^−256, and one Montgomery product with 2^768 gives a⁻¹·2^256 back.
-    /// Variable time (inputs here are public), and several times faster than a^(m−2).
+    /// On the Montgomery representation A = a·2^256 the binary GCD yields A⁻¹ = a⁻¹·2^−256,
+    /// and one Montgomery product with 2^768 gives a⁻¹·2^256 back (see Inversion.swift).
     @inlinable
     public func inverse() -> Self? {
         if isZero { return nil }
-        let m = Self.modulus
-        let one = UInt256(1)
-        var u = montgomery
-        var v = m
-        var x1 = one
-        var x2 = UInt256.zero
-        // Invariants: x1·A ≡ u and x2·A ≡ v (mod m), with gcd(u, v) = 1 throughout.
-        while u != one && v != one {
-            while u.l0 & 1 == 0 {
-                u = u.halved
-                x1 = Self.halvedModulo(x1)
-            }
-            while v.l0 & 1 == 0 {
-                v = v.halved
-                x2 = Self.halvedModulo(x2)
-            }
-            let (difference, borrow) = u.subtractingReportingBorrow(v)
-            if !borrow {
-                u = difference
-                x1 = Self.subtractedModulo(x1, x2)
-            } else {
-                v = v.subtractingReportingBorrow(u).difference
-                x2 = Self.subtractedModulo(x2, x1)
-            }
-        }
-        let inverse = u == one ? x1 : x2
-        return Self(montgomery: Self.montgomeryProduct(inverse, Self.montgomeryRCubed))
-    }
-
-    /// x/2 mod m for x < m (m odd, below 2^255).
-    @inlinable @inline(__always)
-    static func halvedModulo(_ x: UInt256) -> UInt256 {
-        x.l0 & 1 == 0 ? x.halved : x.addingReportingCarry(modulus).sum.halved
-    }
-
-    /// a − b mod m for a, b < m.
-    @inlinable @inline(__always)
-    static func subtractedModulo(_ a: UInt256, _ b: UInt256) -> UInt256 {
-        let (difference, borrow) = a.subtractingReportingBorrow(b)
-        return borrow ? difference.addingReportingCarry(modulus).sum : difference
+        return Self(montgomery: Self.montgomeryProduct(Self.inverseModulus(montgomery), Self.montgomeryRCubed))
     }
 
     /// Ordering by canonical value.

@@ -47,17 +47,38 @@ struct PrimeFieldTests {
         check(Fr.self, using: &rng)
     }
 
-    @Test("the binary-Euclid inverse equals Fermat's a^(m−2)")
+    @Test("the binary-GCD inverse equals Fermat's a^(m−2), on random, short and edge representations")
     func inverseMatchesFermat() {
         var rng = SeededRandom.forTest("inverse vs Fermat")
         func check<F: PrimeField>(_ value: F) {
             let exponent = F.modulus.subtractingReportingBorrow(UInt256(2)).difference
-            #expect(value.inverse() == value.power(exponent))
+            #expect(value.inverse() == value.power(exponent), "\(value.montgomery)")
         }
-        for _ in 0..<100 {
+        func edges<F: PrimeField>(_: F.Type, using rng: inout SeededRandom) {
+            let m = F.modulus
+            var representations = [
+                UInt256(1), UInt256(2), UInt256(3), m.subtractingReportingBorrow(UInt256(1)).difference,
+            ]
+            // Every power of two below m, and numbers of every length: the approximations
+            // of a and b take their top bits, so short and long values take different paths.
+            for bit in 0..<(m.bitWidth - 1) {
+                var power: [UInt64] = [0, 0, 0, 0]
+                power[bit >> 6] = 1 << UInt64(bit & 63)
+                representations.append(UInt256(power[0], power[1], power[2], power[3]))
+                let random = F.random(using: &rng).montgomery
+                var short = [random.l0, random.l1, random.l2, random.l3]
+                for high in (bit + 1)..<256 { short[high >> 6] &= ~(1 << UInt64(high & 63)) }
+                let value = UInt256(short[0], short[1], short[2], short[3])
+                if !value.isZero { representations.append(value) }
+            }
+            for representation in representations { check(F(montgomery: representation)) }
+        }
+        for _ in 0..<1_000 {
             check(Fp.random(using: &rng))
             check(Fr.random(using: &rng))
         }
+        edges(Fp.self, using: &rng)
+        edges(Fr.self, using: &rng)
         for small in [UInt64(1), 2, 3, 1 << 63] {
             check(Fp(small))
             check(Fr(small))
