@@ -235,12 +235,22 @@ struct ClusterCommand: AsyncParsableCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Members, leader, term, workers and live jobs, as the leader sees them.")
-        @OptionGroup var cluster: ClusterAddressOptions
+            abstract: "Members, roles, term, leader, lag, workers and live jobs, as the leader sees them.",
+            discussion: """
+                Asks the gateway (GET /api/v1/cluster), or, with --cluster, the coordinators \
+                themselves over gRPC.
+                """)
+        @OptionGroup var gateway: GatewayOptions
+        @Option(help: "Coordinators' gRPC addresses, comma-separated HOST:PORT, to ask instead of a gateway.")
+        var cluster: String?
 
         func run() async throws {
             try await exitingTwoOnError {
-                try await cluster.withClient { client in
+                guard let cluster else {
+                    try printObject(try await gateway.object("GET", "/api/v1/cluster"))
+                    return
+                }
+                try await ClusterAddressOptions.parse(["--cluster", cluster]).withClient { client in
                     try await describingRefusals { try printJSON(try await client.clusterStatus()) }
                 }
             }

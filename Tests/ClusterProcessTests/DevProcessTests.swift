@@ -154,6 +154,11 @@ struct DevProcessTests {
         #expect(cliTask.output.contains("\"status\" : \"completed\""))
         let verified = try Self.zkp(["verify", "--job", jobID] + gateway)
         #expect(verified.status == 0 && verified.output == "valid\n", "\(verified.error)")
+        let status = try Self.zkp(["cluster", "status"] + gateway)
+        #expect(status.status == 0, "\(status.error)")
+        let cluster = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+        #expect((cluster?["members"] as? [Any])?.count == 1 && (cluster?["workers"] as? [Any])?.count == 1)
+        #expect(cluster?["leader_id"] as? Int == 1, "\(status.output)")
         let unknown = try Self.zkp(["job", "status", "no-such-job"] + gateway)
         #expect(unknown.status == 2 && unknown.error.contains("404"))
         let refused = try Self.zkp(["task", "merkle", "--leaves", "0xzz"] + gateway)
