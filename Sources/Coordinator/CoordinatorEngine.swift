@@ -380,11 +380,10 @@ public actor CoordinatorEngine {
     public func submit(
         circuit: CircuitID, inputs: [UInt8], idempotencyKey: String?, maxRetries: UInt32, deadline: Timestamp?
     ) async throws(CoordinatorError) -> (job: JobID, duplicate: Bool) {
-        let submission = JobSubmission(
-            id: JobID(UUID().uuidString.lowercased()), circuit: circuit, inputs: inputs, idempotencyKey: idempotencyKey,
-            idempotencyWindowMilliseconds: settings.idempotencyWindowMilliseconds, maxRetries: maxRetries,
-            deadline: deadline, liveJobLimit: settings.liveJobLimit, at: now())
-        switch try await commit(.submit(submission)) {
+        let submission = Submission(
+            circuit: circuit, inputs: inputs, idempotencyKey: idempotencyKey, maxRetries: maxRetries, deadline: deadline
+        )
+        switch try await commit(command(for: submission, at: now())) {
         case .submitted(let id): return (id, false)
         case .duplicate(let id): return (id, true)
         case let other: throw .unavailable("unexpected outcome \(other)")
@@ -419,15 +418,7 @@ public actor CoordinatorEngine {
     {
         guard !submissions.isEmpty else { return [] }
         let at = now()
-        let commands = submissions.map { submission in
-            SchedulerCommand.submit(
-                JobSubmission(
-                    id: JobID(UUID().uuidString.lowercased()), circuit: submission.circuit, inputs: submission.inputs,
-                    idempotencyKey: submission.idempotencyKey,
-                    idempotencyWindowMilliseconds: settings.idempotencyWindowMilliseconds,
-                    maxRetries: submission.maxRetries, deadline: submission.deadline,
-                    liveJobLimit: settings.liveJobLimit, at: at))
-        }
+        let commands = submissions.map { command(for: $0, at: at) }
         guard case .batch(let outcomes) = try await propose(.batch(commands)), outcomes.count == commands.count
         else { throw .unavailable("a batch of \(commands.count) submissions had no outcome for each") }
         return outcomes.map { outcome in
@@ -438,6 +429,17 @@ public actor CoordinatorEngine {
             case let other: .failure(.unavailable("unexpected outcome \(other)"))
             }
         }
+    }
+
+    /// The log command for a submission: a fresh job id, and this leader's limits and instant.
+    private func command(for submission: Submission, at: Timestamp) -> SchedulerCommand {
+        .submit(
+            JobSubmission(
+                id: JobID(UUID().uuidString.lowercased()), circuit: submission.circuit, inputs: submission.inputs,
+                idempotencyKey: submission.idempotencyKey,
+                idempotencyWindowMilliseconds: settings.idempotencyWindowMilliseconds,
+                maxRetries: submission.maxRetries, deadline: submission.deadline,
+                liveJobLimit: settings.liveJobLimit, at: at))
     }
 
     public func cancel(_ job: JobID, reason: String) async throws(CoordinatorError) {

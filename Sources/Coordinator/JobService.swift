@@ -569,9 +569,8 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
             return try await body()
         } catch let error as RPCError {
             throw error
-        } catch let error as Storage.StorageError {
-            if case .invalidCursor = error { throw RPCError(code: .invalidArgument, message: error.description) }
-            throw RPCError(code: .unavailable, message: "the SQL store is unavailable: \(error)")
+        } catch Storage.StorageError.invalidCursor(let cursor) {
+            throw RPCError(code: .invalidArgument, message: Storage.StorageError.invalidCursor(cursor).description)
         } catch {
             throw RPCError(code: .unavailable, message: "the SQL store is unavailable: \(error)")
         }

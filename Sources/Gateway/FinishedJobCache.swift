@@ -38,10 +38,11 @@ final class FinishedJobCache: Sendable {
 
     func job(_ id: String) -> Zkp_Job? { entry(id)?.job }
 
-    /// Keeps `job` if it has ended; a job still running is not kept.
-    func keep(_ job: Zkp_Job) {
-        guard capacity > 0, Self.terminalStatuses.contains(job.status) else { return }
-        guard entry(job.id) == nil else { return }
+    /// Keeps `job` if it has ended, and returns its entry; a job still running is not kept.
+    @discardableResult
+    func keep(_ job: Zkp_Job) -> Entry? {
+        guard capacity > 0, Self.terminalStatuses.contains(job.status) else { return nil }
+        if let known = entry(job.id) { return known }
         let entry = Entry(job: job, renderedTask: renderTask(job))
         entries.withLock { entries in
             guard entries.entries.updateValue(entry, forKey: job.id) == nil else { return }
@@ -53,6 +54,7 @@ final class FinishedJobCache: Sendable {
             }
             entries.next = (entries.next + 1) % capacity
         }
+        return entry
     }
 
     var count: Int { entries.withLock { $0.entries.count } }

@@ -114,15 +114,13 @@ extension Gateway {
         let margin = min(.seconds(2), config.writeTimeout / 4)
         let available = context.deadline - .now - margin
         let wait = max(.zero, min(timeout, available))
+        let job: Zkp_Job
         if let finished = finishedJobs.job(id) {
-            return json(
-                .object([
-                    ("success", .bool(true)), ("done", .bool(true)), ("job", Self.jobJSON(finished)),
-                    ("request_id", .string(context.requestID)),
-                ]))
+            job = finished
+        } else {
+            job = try await cluster { try await jobs.wait(id, timeout: wait) }
+            finishedJobs.keep(job)
         }
-        let job = try await cluster { try await jobs.wait(id, timeout: wait) }
-        finishedJobs.keep(job)
         return json(
             .object([
                 ("success", .bool(true)), ("done", .bool(FinishedJobCache.terminalStatuses.contains(job.status))),

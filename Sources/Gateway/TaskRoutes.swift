@@ -145,8 +145,8 @@ extension Gateway {
             } catch let error as APIError where error.status == .notFound {
                 throw APIError.notFound("Task not found")
             }
-            finishedJobs.keep(job)
-            (rendered, cached) = (OrderedJSON.membersText(Self.taskMembers(of: job)), false)
+            rendered = finishedJobs.keep(job)?.renderedTask ?? OrderedJSON.membersText(Self.taskMembers(of: job))
+            cached = false
         }
         var body = "{" + rendered + ",\"request_id\":"
         OrderedJSON.quote(context.requestID, into: &body)

@@ -152,7 +152,9 @@ public final class LocalRaftCluster: @unchecked Sendable {
 /// a server binds the port keeps that server from starting (seen when test suites ran in
 /// parallel: the bootstrapping server could not listen and no leader was ever elected).
 /// Starts `executable` with its output appended to `logPath`.
-func launch(_ executable: String, arguments: [String], extraEnvironment: [String: String] = [:], logPath: String)
+public func launch(
+    _ executable: String, arguments: [String], extraEnvironment: [String: String] = [:], logPath: String
+)
     throws -> Process
 {
     let process = Process()

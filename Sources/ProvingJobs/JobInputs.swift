@@ -84,16 +84,21 @@ public enum JobInputs {
     public static func merklePath(_ bytes: [UInt8], hash: MerkleHash, depth: Int) throws(JobInputError) -> (
         path: MerklePath, root: Fr
     ) {
+        try pathAndRoot(of: try merkleRequest(bytes, depth: depth), hash: hash, depth: depth)
+    }
+
+    /// The path and root a checked request proves: the tree of the leaves, or the given path.
+    static func pathAndRoot(of request: MerkleRequest, hash: MerkleHash, depth: Int) throws(JobInputError) -> (
+        path: MerklePath, root: Fr
+    ) {
         do {
-            switch try merkleRequest(bytes, depth: depth) {
+            switch request {
             case .leaves(let leaves, let index):
                 let tree = try MerkleTree(leaves: leaves, hash: hash)
                 return (try tree.path(forLeaf: index), tree.root)
             case .path(let input):
                 return try input.resolve(depth: depth, hash: hash)
             }
-        } catch let error as JobInputError {
-            throw error
         } catch {
             throw JobInputError("\(error)")
         }
@@ -122,13 +127,8 @@ public enum JobInputs {
         switch definition {
         // The leaves form needs no hashing to be checked: the worker builds the tree.
         case .merkle(let hash, let depth):
-            if case .path(let input) = try merkleRequest(bytes, depth: depth) {
-                do {
-                    _ = try input.resolve(depth: depth, hash: hash)
-                } catch {
-                    throw JobInputError("\(error)")
-                }
-            }
+            let request = try merkleRequest(bytes, depth: depth)
+            if case .path = request { _ = try pathAndRoot(of: request, hash: hash, depth: depth) }
         case .circom: _ = try circomWitness(bytes)
         }
     }

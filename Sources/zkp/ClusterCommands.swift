@@ -68,15 +68,16 @@ struct WorkerCommand: AsyncParsableCommand {
             var logger = Logger(label: "zkp.worker")
             logger[metadataKey: "worker_id"] = "\(settings.id)"
             let process = try WorkerProcess(config: settings, logger: logger)
-            try await runDrainingOnSignals(drain: { await process.drain() }) { try await process.run() }
+            try await runUntilSignalled(drain: { await process.drain() }) { try await process.run() }
         }
     }
 }
 
-/// Runs `body` until it ends: the first SIGINT or SIGTERM calls `drain` (which lets
-/// `body` finish its work and return), a second cancels `body` at once.
-func runDrainingOnSignals(
-    drain: @escaping @Sendable () async -> Void, _ body: @escaping @Sendable () async throws -> Void
+/// Runs `body` until it ends or a SIGINT or SIGTERM stops it. With `drain`, the first
+/// signal calls it (it lets `body` finish its work and return) and a second cancels `body`
+/// at once; without, the first signal cancels.
+func runUntilSignalled(
+    drain: (@Sendable () async -> Void)? = nil, _ body: @escaping @Sendable () async throws -> Void
 ) async throws {
     let task = Task { try await body() }
     let signals = SignalCount()
@@ -85,7 +86,7 @@ func runDrainingOnSignals(
         signal(number, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
         source.setEventHandler {
-            if signals.next() == 1 {
+            if let drain, signals.next() == 1 {
                 Task { await drain() }
             } else {
                 task.cancel()

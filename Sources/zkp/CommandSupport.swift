@@ -39,11 +39,15 @@ enum Files {
     }
 
     static func readJSON<Value: Decodable>(_ type: Value.Type, from path: String, what: String) throws -> Value {
-        let data = try read(path, what: what)
+        try decodeJSON(type, from: read(path, what: what), named: "\(what) \(path)")
+    }
+
+    /// Decodes JSON, naming the input (`label`) and the field that is wrong when it fails.
+    static func decodeJSON<Value: Decodable>(_ type: Value.Type, from data: Data, named label: String) throws -> Value {
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch let error as DecodingError {
-            throw InputError("\(what) \(path): \(describe(error))")
+            throw InputError("\(label): \(describe(error))")
         }
     }
 

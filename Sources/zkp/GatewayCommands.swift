@@ -78,7 +78,7 @@ struct DevCommand: AsyncParsableCommand {
 
                 """
             FileHandle.standardOutput.write(Data(banner.utf8))
-            try await runDrainingOnSignals(drain: { await stack.drain() }) { try await stack.run() }
+            try await runUntilSignalled(drain: { await stack.drain() }) { try await stack.run() }
         }
     }
 }

@@ -6,10 +6,6 @@ import RaftNode
 import SwiftProtobuf
 import Wire
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// The coordinators a client command talks to.
 struct ClusterAddressOptions: ParsableArguments {
     @Option(help: "Coordinators' gRPC addresses, comma-separated HOST:PORT (any member answers).")
@@ -276,23 +272,13 @@ struct ClusterCommand: AsyncParsableCommand {
                     throw InputError("give --token or set ZKP_ADMIN_TOKEN")
                 }
                 for address in coordinators.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-                    let node = try GatewayOptions.parse(["--gateway", "http://\(address)"])
+                    // The coordinator's HTTP port answers like a gateway: JSON, refusals as {"error"}.
+                    let node = try GatewayOptions.parse(["--gateway", "http://\(address)", "--api-key", token])
                     guard let health = try? await node.object("GET", "/health", timeout: 3),
                         (health["raft"] as? [String: Any])?["is_leader"] as? Bool == true
                     else { continue }
-                    var request = URLRequest(
-                        url: URL(string: "http://\(address)/admin/step-down")!, timeoutInterval: 10)
-                    request.httpMethod = "POST"
-                    request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-                    let (data, response) = try await URLSession.shared.data(for: request)
-                    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                    let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-                    let message = object?["message"] as? String ?? object?["error"] as? String ?? ""
-                    guard status == 200 else {
-                        printError("\(address): \(status): \(message)")
-                        throw status >= 500 ? ClientExit.unavailable : ClientExit.refused
-                    }
-                    print("\(address): \(message)")
+                    let answer = try await node.object("POST", "/admin/step-down", timeout: 10)
+                    print("\(address): \(answer["message"] as? String ?? "")")
                     return
                 }
                 printError("no coordinator in \(coordinators) answered as the leader")

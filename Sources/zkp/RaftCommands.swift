@@ -21,24 +21,6 @@ struct RaftTimingOptions: ParsableArguments {
     var election: Duration { .milliseconds(electionMilliseconds) }
 }
 
-/// Runs `body` until it returns or the process gets SIGINT or SIGTERM, which cancel it.
-func runUntilSignalled(_ body: @escaping @Sendable () async throws -> Void) async throws {
-    let task = Task { try await body() }
-    var sources: [any DispatchSourceSignal] = []
-    for number in [SIGINT, SIGTERM] {
-        signal(number, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-        source.setEventHandler { task.cancel() }
-        source.resume()
-        sources.append(source)
-    }
-    defer { for source in sources { source.cancel() } }
-    do {
-        try await task.value
-    } catch is CancellationError {
-    }
-}
-
 func parsePeers(_ texts: [String]) throws -> [NodeID: PeerAddress] {
     var peers: [NodeID: PeerAddress] = [:]
     for text in texts {

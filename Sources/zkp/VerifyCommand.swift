@@ -63,11 +63,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
             }
             func decode<Value: Decodable>(_ type: Value.Type, _ input: (data: Data, label: String)) throws -> Value {
-                do {
-                    return try JSONDecoder().decode(type, from: input.data)
-                } catch let error as DecodingError {
-                    throw InputError("\(input.label): \(Files.describe(error))")
-                }
+                try Files.decodeJSON(type, from: input.data, named: input.label)
             }
             let key = try VerifyingKey(snarkjs: decode(SnarkjsVerificationKey.self, keyInput))
             let decoded = try Proof(snarkjs: decode(SnarkjsProof.self, proofInput))

@@ -228,6 +228,25 @@ struct ClusterProcessTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(successor != nil && successor != leader, "leadership moved to another coordinator")
+
+            // The same through `zkp cluster step-down`, which finds the leader by /health.
+            let addresses = cluster.coordinators.map { "127.0.0.1:\($0.http)" }.joined(separator: ",")
+            let wrong = try DevProcessTests.zkp([
+                "cluster", "step-down", "--coordinators", addresses, "--token", "wrong",
+            ])
+            #expect(wrong.status == 2 && wrong.error.contains("401"), "\(wrong.error)")
+            let current = try #require(successor)
+            #expect(await cluster.leader() == current, "a refused step-down changes nothing")
+            let moved = try DevProcessTests.zkp(
+                ["cluster", "step-down", "--coordinators", addresses, "--token", "test-token"])
+            #expect(moved.status == 0, "\(moved.error)")
+            var next: String?
+            for _ in 0..<100 {
+                next = await cluster.leader()
+                if let next, next != current { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(next != nil && next != current, "zkp cluster step-down moved leadership")
         }
     }
 

@@ -39,20 +39,12 @@ struct DevProcessTests {
     static func start(data: String, ports: [Int], log: String) throws -> Dev {
         let executable = TestEnvironment.productExecutable("zkp").path
         try #require(FileManager.default.isExecutableFile(atPath: executable), "zkp is built beside the tests")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "dev", "--data", data, "--port", "\(ports[0])", "--grpc-port", "\(ports[1])", "--http-port",
-            "\(ports[2])", "--raft-port", "\(ports[3])",
-        ]
-        if !FileManager.default.fileExists(atPath: log) {
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let process = try launch(
+            executable,
+            arguments: [
+                "dev", "--data", data, "--port", "\(ports[0])", "--grpc-port", "\(ports[1])", "--http-port",
+                "\(ports[2])", "--raft-port", "\(ports[3])",
+            ], logPath: log)
         return Dev(process: process, port: ports[0])
     }
 
