@@ -33,26 +33,25 @@ public indirect enum OrderedJSON: Sendable, Equatable {
     /// body rendered once can be completed per request.
     public static func membersText(_ members: [(String, OrderedJSON)]) -> String {
         var out = ""
+        writeMembers(members, into: &out, lines: false)
+        return out
+    }
+
+    private static func writeMembers(_ members: [(String, OrderedJSON)], into out: inout String, lines: Bool) {
         for (index, (key, value)) in members.enumerated() {
             if index > 0 { out += "," }
+            if lines { out += "\n" }
             quote(key, into: &out)
             out += ":"
-            value.write(into: &out, lines: false)
+            value.write(into: &out, lines: lines)
         }
-        return out
     }
 
     private func write(into out: inout String, lines: Bool) {
         switch self {
         case .object(let members):
             out += "{"
-            for (index, (key, value)) in members.enumerated() {
-                if index > 0 { out += "," }
-                if lines { out += "\n" }
-                Self.quote(key, into: &out)
-                out += ":"
-                value.write(into: &out, lines: lines)
-            }
+            Self.writeMembers(members, into: &out, lines: lines)
             if lines && !members.isEmpty { out += "\n" }
             out += "}"
         case .array(let items):

@@ -29,9 +29,17 @@ public final class JobClient: Sendable {
     /// Submits a job. A request without an idempotency key is given a random one, so a
     /// retry after a lost answer finds the first job instead of making a second.
     public func submit(_ request: Zkp_SubmitJobRequest) async throws -> Zkp_SubmitJobResponse {
-        var request = request
-        if request.idempotencyKey.isEmpty { request.idempotencyKey = "client-" + UUID().uuidString.lowercased() }
+        let request = Self.keyed(request)
         return try await call { [request] in try await $0.submit(request, options: $1) }
+    }
+
+    /// The request with a random idempotency key if it has none, so that a retry after a
+    /// lost answer finds the job the first try made.
+    static func keyed(_ request: Zkp_SubmitJobRequest) -> Zkp_SubmitJobRequest {
+        guard request.idempotencyKey.isEmpty else { return request }
+        var keyed = request
+        keyed.idempotencyKey = "client-" + UUID().uuidString.lowercased()
+        return keyed
     }
 
     /// Submits many jobs in one call, which the leader commits as one log entry; one result
@@ -39,11 +47,7 @@ public final class JobClient: Sendable {
     /// a retried batch finds the jobs the first try made.
     public func submit(batch requests: [Zkp_SubmitJobRequest]) async throws -> [Zkp_SubmitResult] {
         var batch = Zkp_SubmitBatchRequest()
-        batch.jobs = requests.map { request in
-            var request = request
-            if request.idempotencyKey.isEmpty { request.idempotencyKey = "client-" + UUID().uuidString.lowercased() }
-            return request
-        }
+        batch.jobs = requests.map(Self.keyed)
         let response = try await call { [batch] in try await $0.submitBatch(batch, options: $1) }
         guard response.results.count == requests.count else {
             throw RPCError(
