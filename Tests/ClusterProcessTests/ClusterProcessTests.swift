@@ -221,12 +221,15 @@ struct ClusterProcessTests {
             let accepted = try await cluster.httpRequest(
                 port: port, method: "POST", path: "/admin/step-down", headers: ["Authorization": "Bearer test-token"])
             #expect(accepted.status == 200, "\(String(decoding: accepted.body, as: UTF8.self))")
-            var successor: String?
-            for _ in 0..<100 {
-                successor = await cluster.leader()
-                if let successor, successor != leader { break }
-                try await Task.sleep(for: .milliseconds(50))
+            /// The leader once it is another than `old` (nil if none is within 5 s).
+            func newLeader(after old: String) async throws -> String? {
+                for _ in 0..<100 {
+                    if let current = await cluster.leader(), current != old { return current }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                return nil
             }
+            let successor = try await newLeader(after: leader)
             #expect(successor != nil && successor != leader, "leadership moved to another coordinator")
 
             // The same through `zkp cluster step-down`, which finds the leader by /health.
@@ -240,12 +243,7 @@ struct ClusterProcessTests {
             let moved = try DevProcessTests.zkp(
                 ["cluster", "step-down", "--coordinators", addresses, "--token", "test-token"])
             #expect(moved.status == 0, "\(moved.error)")
-            var next: String?
-            for _ in 0..<100 {
-                next = await cluster.leader()
-                if let next, next != current { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            let next = try await newLeader(after: current)
             #expect(next != nil && next != current, "zkp cluster step-down moved leadership")
         }
     }
