@@ -195,7 +195,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "zkp-bench",
-            dependencies: ["BN254", "Groth16", "Circom"],
+            dependencies: ["BN254", "Groth16", "Circom", "Circuits"],
             path: "Benchmarks/zkp-bench",
             swiftSettings: fastArithmetic
         ),

@@ -15,8 +15,9 @@ import Wire
 ///   - `commit`: jobs acknowledged per second through zkp.JobService, one `Submit` per job
 ///     (256 calls in flight, which the leader's Raft node groups into shared appends) and
 ///     by `SubmitBatch` (16 calls of `--batch` submissions, one log entry each);
-///   - `latency`: submit → assigned at a steady 100 jobs/s, p50 and p99, from the
-///     leader's own timestamps in the projection;
+///   - `latency`: submit → assigned at a steady 100 jobs/s (`--rate`) of Merkle jobs of
+///     depth `--latency-depth` (0), p50 and p99, from the leader's own timestamps in the
+///     projection, with what follows the assignment (start, end, slots held) beside it;
 ///   - `proofs`: Merkle proofs per second through the cluster against `zkp prove` run in a
 ///     loop on the same machine, in the same run.
 @main
@@ -38,6 +39,7 @@ struct ClusterBench {
         let depth = Int(option("--depth") ?? "20") ?? 20
         let proofs = Int(option("--proofs") ?? "8") ?? 8
         let rate = Int(option("--rate") ?? "100") ?? 100
+        let latencyDepth = Int(option("--latency-depth") ?? "0") ?? 0
         let only = option("--only")
         guard FileManager.default.isExecutableFile(atPath: zkp) else { fail("\(zkp) is not an executable; pass --zkp") }
         let bench = ClusterBench(zkp: zkp, postgres: try Server(url: postgres))
@@ -46,7 +48,9 @@ struct ClusterBench {
             try await bench.commitThroughput(seconds: seconds, calls: 256, batch: 1)
             try await bench.commitThroughput(seconds: seconds, calls: 16, batch: batch)
         }
-        if only == nil || only == "latency" { try await bench.assignmentLatency(seconds: seconds, rate: rate) }
+        if only == nil || only == "latency" {
+            try await bench.assignmentLatency(seconds: seconds, rate: rate, depth: latencyDepth)
+        }
         if only == nil || only == "proofs" { try await bench.proofThroughput(depth: depth, proofs: proofs) }
     }
 
@@ -228,12 +232,16 @@ struct ClusterBench {
 
     // MARK: Submit → assigned latency
 
-    func assignmentLatency(seconds: Int, rate: Int) async throws {
-        try await withCluster(workers: 2, concurrency: 4) { cluster in
+    /// Jobs of a Merkle circuit of `depth` (default 0: a proof of a few milliseconds, so that
+    /// two cores can prove the rate beside three coordinators and the figure measures the
+    /// scheduler rather than a queue for proving slots).
+    func assignmentLatency(seconds: Int, rate: Int, depth: Int) async throws {
+        let (workers, concurrency) = (2, 4)
+        try await withCluster(workers: workers, concurrency: concurrency) { cluster in
             let jobs = await leaderClient(cluster)
             defer { Task { await jobs.shutdown() } }
-            try await register(jobs, id: "m1", depth: 1, wait: true)
-            let inputs = Self.inputs(depth: 1, seed: 0)
+            try await register(jobs, id: "m1", depth: depth, wait: true)
+            let inputs = Self.inputs(depth: depth, seed: 0)
             let total = rate * seconds
             let interval = Duration.seconds(1) / rate
             let start = ContinuousClock.now
@@ -250,30 +258,51 @@ struct ClusterBench {
                 }
                 try await group.waitForAll()
             }
-            // The leader stamps both instants; the projection holds them once it catches up.
+            // The leader stamps every instant; the projection holds them once it catches up
+            // (the end of an attempt may lag its assignment, so wait for both).
             let database = cluster.database.name
-            var delays: [Int64] = []
-            for _ in 0..<200 {
-                delays = try await postgres.run(database) { client in
-                    var values: [Int64] = []
+            var spans: [(created: Int64, assigned: Int64, started: Int64, ended: Int64)] = []
+            for _ in 0..<300 {
+                spans = try await postgres.run(database) { client in
+                    var values: [(Int64, Int64, Int64, Int64)] = []
                     let rows = try await client.query(
                         """
-                        SELECT a.assigned_at_ms - t.created_at_ms FROM task_attempts a JOIN tasks t ON t.id = a.task_id
-                        WHERE a.attempt = 1 AND t.idempotency_key LIKE 'steady-%'
+                        SELECT t.created_at_ms, a.assigned_at_ms, a.started_at_ms, a.ended_at_ms
+                        FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+                        WHERE a.attempt = 1 AND t.idempotency_key LIKE 'steady-%' AND a.ended_at_ms IS NOT NULL
                         """)
-                    for try await (delay) in rows.decode(Int64.self) { values.append(delay) }
+                    for try await row in rows.decode((Int64, Int64, Int64?, Int64).self) {
+                        values.append((row.0, row.1, row.2 ?? row.3, row.3))
+                    }
                     return values
                 }
-                if delays.count >= total { break }
+                if spans.count >= total { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            delays.sort()
-            guard !delays.isEmpty else { ClusterBench.fail("no assignment was projected") }
-            func percentile(_ p: Double) -> Int64 { delays[min(delays.count - 1, Int(Double(delays.count) * p))] }
+            guard !spans.isEmpty else { ClusterBench.fail("no attempt was projected") }
+            func percentiles(_ values: [Int64]) -> (p50: Int64, p99: Int64, max: Int64) {
+                let sorted = values.sorted()
+                func at(_ p: Double) -> Int64 { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+                return (at(0.5), at(0.99), sorted.last!)
+            }
+            let assigned = percentiles(spans.map { $0.assigned - $0.created })
+            let started = percentiles(spans.map { $0.started - $0.assigned })
+            let held = percentiles(spans.map { $0.ended - $0.assigned })
+            // The most attempts the workers held at once: at `slots`, a job waits for a slot.
+            let events = spans.flatMap { [($0.assigned, 1), ($0.ended, -1)] }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+            var holding = 0
+            var peak = 0
+            for (_, change) in events {
+                holding += change
+                peak = max(peak, holding)
+            }
             emit([
-                ("bench", "cluster_submit_to_assigned"), ("rate_per_second", rate), ("jobs", delays.count),
-                ("p50_ms", percentile(0.5)), ("p99_ms", percentile(0.99)), ("max_ms", delays.last!),
-                ("target_p99_ms", 20),
+                ("bench", "cluster_submit_to_assigned"), ("circuit", "merkle-mimc-\(depth)"), ("rate_per_second", rate),
+                ("jobs", spans.count), ("p50_ms", assigned.p50), ("p99_ms", assigned.p99), ("max_ms", assigned.max),
+                ("target_p99_ms", 20), ("assigned_to_started_p50_ms", started.p50),
+                ("assigned_to_started_p99_ms", started.p99), ("assigned_to_ended_p50_ms", held.p50),
+                ("assigned_to_ended_p99_ms", held.p99), ("peak_attempts_held", peak),
+                ("slots", workers * concurrency),
             ])
         }
     }

@@ -33,7 +33,7 @@ func pointSequence<Curve>(_ count: Int, start: JacobianPoint<Curve>, step: Jacob
 
 enum BenchmarkCatalog {
     static var all: [Benchmark] {
-        micro + msm + ntt
+        micro + msm + ntt + SmallProofBench.all
     }
 
     static func nttBenchmark(_ name: String, logSize: Int, threads: Int?) -> Benchmark {
@@ -201,6 +201,11 @@ enum BenchmarkCatalog {
 
     static var msm: [Benchmark] {
         [
+            // The size of a shallow Merkle proof's MSMs, where the fixed costs dominate.
+            msmBenchmark(
+                "g1_msm_2^10_1t", logSize: 10, threads: 1, generator: G1.generator, defaultRuns: 50, multiply: g1MSM),
+            msmBenchmark(
+                "g2_msm_2^10_1t", logSize: 10, threads: 1, generator: G2.generator, defaultRuns: 50, multiply: g2MSM),
             msmBenchmark(
                 "g1_msm_2^16_1t", logSize: 16, threads: 1, generator: G1.generator, defaultRuns: 5, multiply: g1MSM),
             msmBenchmark(

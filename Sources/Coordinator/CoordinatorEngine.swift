@@ -56,6 +56,9 @@ public actor CoordinatorEngine {
     private var nextStreamID: UInt64 = 0
     /// When the leader last scanned for expiries (the first round of a term always does).
     private var lastExpiryScan = Timestamp(milliseconds: 0)
+    /// Assignments proposed and not yet answered, with the round that proposed them.
+    private var proposedAssignments: [JobID: (worker: WorkerID, round: UInt64)] = [:]
+    private var rounds: UInt64 = 0
     /// When the open task streams were last sent a keepalive.
     private var lastKeepalive = Timestamp(milliseconds: 0)
     public private(set) var counters = SchedulerCounters()
@@ -96,7 +99,7 @@ public actor CoordinatorEngine {
                     lastKeepalive = since
                     logger.info("Leading: scheduling starts", metadata: ["term": "\(status.term)"])
                 }
-                await dispatchRound()
+                dispatchRound()
             } else if liveness != nil {
                 stepDown(leader: status.leader)
             }
@@ -110,6 +113,7 @@ public actor CoordinatorEngine {
     private func stepDown(leader: NodeID) {
         liveness = nil
         lastExpiryScan = Timestamp(milliseconds: 0)
+        proposedAssignments.removeAll()
         let address = settings.grpcAddresses[leader]
         for (_, stream) in streams {
             stream.continuation.yield(.leaderChanged(leaderAddress: address))
@@ -119,9 +123,11 @@ public actor CoordinatorEngine {
         logger.info("No longer leading: task streams closed", metadata: ["leader": "\(leader)"])
     }
 
-    /// One scheduling round: expiries first (they free slots), then assignments, all
-    /// proposed together so they share the log's fsync.
-    private func dispatchRound() async {
+    /// One scheduling round: expiries first (they free slots), then assignments, proposed
+    /// as one log entry. The round does not wait for its entry to commit: the next round
+    /// is decided meanwhile, leaving out the jobs and slots this one took, so a job that
+    /// arrives while a round commits is assigned without waiting for it.
+    private func dispatchRound() {
         guard let liveness else { return }
         counters.pollCycles += 1
         let instant = now()
@@ -133,33 +139,46 @@ public actor CoordinatorEngine {
             for (_, stream) in streams { stream.continuation.yield(.keepalive) }
             lastKeepalive = instant
         }
+        let proposed = proposedAssignments.mapValues(\.worker)
         let commands = machine.read { state in
             (scanExpiries ? policy.expirations(in: state, liveness: liveness, at: instant) : [])
-                + policy.assignments(in: state, liveness: liveness, at: instant, accepting: { open.contains($0) })
+                + policy.assignments(
+                    in: state, liveness: liveness, at: instant, accepting: { open.contains($0) }, proposed: proposed)
         }
         guard !commands.isEmpty else { return }
-        let results = await withTaskGroup(of: (SchedulerCommand, Result<SchedulerOutcome, CoordinatorError>).self) {
-            group in
-            for command in commands {
-                group.addTask {
-                    do throws(CoordinatorError) {
-                        return (command, .success(try await self.propose(command)))
-                    } catch {
-                        return (command, .failure(error))
-                    }
+        rounds += 1
+        let round = rounds
+        for case .assign(let job, let worker, _, _, _) in commands { proposedAssignments[job] = (worker, round) }
+        Task {
+            let outcomes: [Result<SchedulerOutcome, CoordinatorError>]
+            do throws(CoordinatorError) {
+                if commands.count == 1 {
+                    outcomes = [.success(try await propose(commands[0]))]
+                } else if case .batch(let each) = try await propose(.batch(commands)), each.count == commands.count {
+                    outcomes = each.map { .success($0) }
+                } else {
+                    throw .unavailable("a round of \(commands.count) commands had no outcome for each")
                 }
+            } catch {
+                outcomes = Array(repeating: .failure(error), count: commands.count)
             }
-            var results: [(SchedulerCommand, Result<SchedulerOutcome, CoordinatorError>)] = []
-            for await result in group { results.append(result) }
-            return results
+            finishRound(round, commands: commands, outcomes: outcomes)
         }
-        for (command, result) in results {
+    }
+
+    /// Acts on a round's outcomes: delivers the assignments that applied.
+    private func finishRound(
+        _ round: UInt64, commands: [SchedulerCommand], outcomes: [Result<SchedulerOutcome, CoordinatorError>]
+    ) {
+        for (command, result) in zip(commands, outcomes) {
             switch (command, result) {
             case (.assign(let job, let worker, _, _, _), .success(.applied)):
+                forget(job, proposedIn: round)
                 counters.tasksAssigned += 1
                 deliverAssignment(of: job, to: worker)
                 logger.debug("Task assigned", metadata: ["task_id": "\(job)", "worker_id": "\(worker)"])
             case (.assign(let job, let worker, _, _, _), let outcome):
+                forget(job, proposedIn: round)
                 counters.assignmentsFailed += 1
                 logger.debug(
                     "Assignment refused",
@@ -173,6 +192,12 @@ public actor CoordinatorEngine {
                 break
             }
         }
+    }
+
+    /// Drops a job's proposed assignment, unless a later round (after a change of
+    /// leadership) proposed it again.
+    private func forget(_ job: JobID, proposedIn round: UInt64) {
+        if proposedAssignments[job]?.round == round { proposedAssignments[job] = nil }
     }
 
     /// Tells the worker that held the job's last attempt to stop it, if that attempt ended.

@@ -28,19 +28,30 @@ public struct SchedulingPolicy: Sendable {
     /// that can run the job's circuit and has a free slot (counting this round's own
     /// assignments). Ties go to the worker with fewer running jobs, then the lower id.
     /// `accepting` narrows the workers further (the leader passes those with an open task
-    /// stream).
+    /// stream). `proposed` holds assignments already proposed and not yet applied: their
+    /// jobs are skipped and their slots counted as taken, so the leader can decide the next
+    /// round while the last one is still being committed.
     public func assignments(
         in state: SchedulerState, liveness: WorkerLiveness, at now: Timestamp,
-        accepting: (WorkerID) -> Bool = { _ in true }
+        accepting: (WorkerID) -> Bool = { _ in true }, proposed: [JobID: WorkerID] = [:]
     ) -> [SchedulerCommand] {
+        var proposedLoad: [WorkerID: UInt32] = [:]
+        for (job, worker) in proposed where state.jobs[job]?.status == .pending {
+            proposedLoad[worker, default: 0] += 1
+        }
         var candidates = state.workers.values
-            .filter { $0.freeSlots > 0 && liveness.health(of: $0.id, at: now) == .active && accepting($0.id) }
-            .map { (id: $0.id, capacity: $0.capacity, load: $0.activeJobs, capabilities: $0.capabilities) }
+            .map {
+                (
+                    id: $0.id, capacity: $0.capacity, load: $0.activeJobs + proposedLoad[$0.id, default: 0],
+                    capabilities: $0.capabilities
+                )
+            }
+            .filter { $0.load < $0.capacity && liveness.health(of: $0.id, at: now) == .active && accepting($0.id) }
             .sorted { $0.id < $1.id }
         guard !candidates.isEmpty else { return [] }
         var commands: [SchedulerCommand] = []
         var scanned = 0
-        for job in state.pendingJobs {
+        for job in state.pendingJobs where proposed[job.id] == nil {
             if commands.count >= assignmentBatchLimit || scanned >= pendingScanLimit || candidates.isEmpty { break }
             scanned += 1
             guard let circuit = state.circuits[job.circuit] else { continue }

@@ -27,7 +27,7 @@ public actor ProvingWorker {
     private var inFlight: [TaskKey: Task<Void, Never>] = [:]
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Proving keys and built circuits in memory, by digest and definition.
-    private var keys: [String: ProvingKey] = [:]
+    private var keys: [String: ProverKey] = [:]
     private var circuits: [[UInt8]: ProvingCircuit] = [:]
     public private(set) var statistics = WorkerStatistics()
 
@@ -199,19 +199,28 @@ public actor ProvingWorker {
         start.taskID = assignment.taskID
         start.workerID = configuration.id
         start.attempt = assignment.attempt
-        let started = await call("start", retry: .start) { [start] client, options in
-            try await client.startTask(start, options: options)
-        }
-        guard let started, started.success else {
-            logger.warning(
-                "Task not started",
-                metadata: ["task_id": "\(assignment.taskID)", "reason": "\(started?.message ?? "no answer")"])
-            return
-        }
+        // The work begins while the start is being committed: a small proof is done in
+        // about the time one commit takes, and the job holds its slot for both. Nothing is
+        // reported until the start is accepted; a refused start abandons the work.
         let began = ContinuousClock.now
-        guard let outcome = await outcome(of: assignment) else { return }
+        let work = Task { await self.outcome(of: assignment) }
+        let outcome = await withTaskCancellationHandler {
+            let started = await call("start", retry: .start) { [start] client, options in
+                try await client.startTask(start, options: options)
+            }
+            guard let started, started.success else {
+                work.cancel()
+                logger.warning(
+                    "Task not started",
+                    metadata: ["task_id": "\(assignment.taskID)", "reason": "\(started?.message ?? "no answer")"])
+                return TaskOutcome?.none
+            }
+            return await work.value
+        } onCancel: {
+            work.cancel()
+        }
         // A cancelled attempt's result would be refused; do not send it.
-        if Task.isCancelled { return }
+        guard let outcome, !Task.isCancelled else { return }
         let elapsed = ContinuousClock.now - began
         await report(outcome, of: assignment, after: elapsed)
     }
@@ -275,7 +284,7 @@ public actor ProvingWorker {
             try Task.checkCancellation()
             let provingKey = try await upload(key.nativeBytes)
             let verificationKey = try await upload(key.verifyingKey.nativeBytes)
-            keys[provingKey] = key
+            keys[provingKey] = ProverKey(key)
             return .keys(provingKey: provingKey, verificationKey: verificationKey)
         }
         let key = try await provingKey(assignment.provingKeyDigest)
@@ -283,11 +292,11 @@ public actor ProvingWorker {
         switch definition {
         case .merkle:
             circuit = try await self.circuit(for: definition)
-            guard circuit.r1cs == key.r1cs else {
+            guard circuit.r1cs == key.provingKey.r1cs else {
                 throw ProverFault("proving key \(assignment.provingKeyDigest) was made for another circuit")
             }
         case .circom:
-            circuit = ProvingCircuit.circom(definition, r1cs: key.r1cs)
+            circuit = ProvingCircuit.circom(definition, r1cs: key.provingKey.r1cs)
         }
         let witness = try circuit.witness(for: Array(assignment.inputDataJson))
         try Task.checkCancellation()
@@ -303,9 +312,9 @@ public actor ProvingWorker {
         return circuit
     }
 
-    private func provingKey(_ digest: String) async throws -> ProvingKey {
+    private func provingKey(_ digest: String) async throws -> ProverKey {
         if let key = keys[digest] { return key }
-        let key = try ProvingKey(nativeBytes: try await artifact(digest))
+        let key = ProverKey(try ProvingKey(nativeBytes: try await artifact(digest)))
         // Keep the few keys in use; a worker serving many circuits re-reads from disk.
         if keys.count >= configuration.keysInMemory { keys.removeAll() }
         keys[digest] = key

@@ -66,7 +66,7 @@ struct JobServiceTests {
             result = .keys(provingKey: pk, verificationKey: vk)
         } else {
             let (proof, inputs) = try await JobProver.prove(
-                key!, witness: try circuit.witness(for: job.inputs), threads: 1)
+                ProverKey(key!), witness: try circuit.witness(for: job.inputs), threads: 1)
             result = .proof(proof: proof.ethereumBytes, publicInputs: PublicSignals.encode(inputs.map(\.decimalString)))
         }
         _ = try await c.engine.complete(job.id, worker: attempt.worker, attempt: attempt.number, result: result)

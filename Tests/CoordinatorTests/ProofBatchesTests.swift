@@ -24,7 +24,7 @@ struct ProofBatchesTests {
         for leaf in 1...4 {
             let witness = try circuit.witness(
                 for: Array(#"{"leaves": ["0x0\#(leaf)", "0x10"], "leaf_index": 0}"#.utf8))
-            let (proof, publicInputs) = try await JobProver.prove(key, witness: witness, threads: 1)
+            let (proof, publicInputs) = try await JobProver.prove(ProverKey(key), witness: witness, threads: 1)
             proofs.append((publicInputs, proof))
         }
         return Fixture(key: PreparedVerifyingKey(key.verifyingKey), proofs: proofs)

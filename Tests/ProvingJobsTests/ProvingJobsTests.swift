@@ -95,7 +95,7 @@ import Testing
         let key = try await JobProver.setup(circuit, threads: 1)
         let witness = try circuit.witness(
             for: Array(#"{"leaves": ["0x01", "0x02", "0x03", "0x04"], "leaf_index": 1}"#.utf8))
-        let (proof, publicInputs) = try await JobProver.prove(key, witness: witness, threads: 1)
+        let (proof, publicInputs) = try await JobProver.prove(ProverKey(key), witness: witness, threads: 1)
         let tree = try MerkleTree(hexLeaves: leaves, hash: .poseidon)
         #expect(publicInputs == [tree.root])
         #expect(try Groth16.verify(key.verifyingKey, publicInputs: publicInputs, proof: proof))

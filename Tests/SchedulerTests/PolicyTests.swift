@@ -33,6 +33,39 @@ struct PolicyTests {
         #expect(policy.assignments(in: h.state, liveness: everyoneActive(h), at: h.now).isEmpty)
     }
 
+    @Test("a round decided while the last one commits skips its jobs and counts its slots")
+    func proposedAssignments() {
+        var h = Harness()
+        h.registerWorker("w1", capacity: 2)
+        h.registerWorker("w2", capacity: 2)
+        h.readyCircuit()
+        for id in ["j1", "j2", "j3", "j4", "j5"] { _ = h.submit(id) }
+        let first = policy.assignments(in: h.state, liveness: everyoneActive(h), at: h.now)
+        func pairs(_ commands: [SchedulerCommand]) -> [String] {
+            commands.compactMap { command -> String? in
+                guard case .assign(let job, let worker, _, _, _) = command else { return nil }
+                return "\(job)→\(worker)"
+            }
+        }
+        #expect(pairs(first) == ["j1→w1", "j2→w2", "j3→w1", "j4→w2"])
+        // j1 and j2 are still being committed: they are not assigned twice, and w1 and w2
+        // each have one slot left for the next round.
+        let inFlight = [JobID("j1"): WorkerID("w1"), JobID("j2"): WorkerID("w2")]
+        let second = policy.assignments(in: h.state, liveness: everyoneActive(h), at: h.now, proposed: inFlight)
+        #expect(pairs(second) == ["j3→w1", "j4→w2"])
+        // Once j1 applied, its slot counts through the state, not twice.
+        #expect(h.run(first[0]) == .applied)
+        let third = policy.assignments(in: h.state, liveness: everyoneActive(h), at: h.now, proposed: inFlight)
+        #expect(pairs(third) == ["j3→w1", "j4→w2"])
+        // Everything proposed: nothing left for anyone.
+        let all = Dictionary(
+            uniqueKeysWithValues: first.compactMap { command -> (JobID, WorkerID)? in
+                guard case .assign(let job, let worker, _, _, _) = command else { return nil }
+                return (job, worker)
+            })
+        #expect(policy.assignments(in: h.state, liveness: everyoneActive(h), at: h.now, proposed: all).isEmpty)
+    }
+
     @Test("jobs of a circuit without keys wait; its setup job is what runs")
     func waitsForSetup() {
         var h = Harness()
