@@ -152,13 +152,7 @@ public actor CoordinatorEngine {
         Task {
             let outcomes: [Result<SchedulerOutcome, CoordinatorError>]
             do throws(CoordinatorError) {
-                if commands.count == 1 {
-                    outcomes = [.success(try await propose(commands[0]))]
-                } else if case .batch(let each) = try await propose(.batch(commands)), each.count == commands.count {
-                    outcomes = each.map { .success($0) }
-                } else {
-                    throw .unavailable("a round of \(commands.count) commands had no outcome for each")
-                }
+                outcomes = try await proposeTogether(commands).map { .success($0) }
             } catch {
                 outcomes = Array(repeating: .failure(error), count: commands.count)
             }
@@ -408,10 +402,9 @@ public actor CoordinatorEngine {
         let submission = Submission(
             circuit: circuit, inputs: inputs, idempotencyKey: idempotencyKey, maxRetries: maxRetries, deadline: deadline
         )
-        switch try await commit(command(for: submission, at: now())) {
-        case .submitted(let id): return (id, false)
-        case .duplicate(let id): return (id, true)
-        case let other: throw .unavailable("unexpected outcome \(other)")
+        switch try await submit(batch: [submission])[0] {
+        case .success(let answer): return answer
+        case .failure(let error): throw error
         }
     }
 
@@ -444,9 +437,16 @@ public actor CoordinatorEngine {
         guard !submissions.isEmpty else { return [] }
         let at = now()
         let commands = submissions.map { command(for: $0, at: at) }
-        guard case .batch(let outcomes) = try await propose(.batch(commands)), outcomes.count == commands.count
-        else { throw .unavailable("a batch of \(commands.count) submissions had no outcome for each") }
-        return outcomes.map { outcome in
+        let (assignments, round) = immediateAssignments(of: commands, at: at)
+        let outcomes: [SchedulerOutcome]
+        do {
+            outcomes = try await proposeTogether(commands + assignments)
+        } catch {
+            finishRound(round, commands: assignments, outcomes: assignments.map { _ in .failure(error) })
+            throw error
+        }
+        finishRound(round, commands: assignments, outcomes: outcomes[commands.count...].map { .success($0) })
+        return outcomes[..<commands.count].map { outcome in
             switch outcome {
             case .submitted(let id): .success((id, false))
             case .duplicate(let id): .success((id, true))
@@ -454,6 +454,40 @@ public actor CoordinatorEngine {
             case let other: .failure(.unavailable("unexpected outcome \(other)"))
             }
         }
+    }
+
+    /// Assignments that ride in the submissions' own log entry (see
+    /// `SchedulingPolicy.immediateAssignments`), recorded as being proposed so that rounds
+    /// decided meanwhile count their slots.
+    private func immediateAssignments(of commands: [SchedulerCommand], at instant: Timestamp) -> (
+        [SchedulerCommand], round: UInt64
+    ) {
+        rounds += 1
+        guard let liveness else { return ([], rounds) }
+        let submissions = commands.compactMap { command -> JobSubmission? in
+            if case .submit(let submission) = command { return submission }
+            return nil
+        }
+        let policy = settings.policy
+        let open = Set(streams.keys)
+        let proposed = proposedAssignments.mapValues(\.worker)
+        let assignments = machine.read { state in
+            policy.immediateAssignments(
+                of: submissions, in: state, liveness: liveness, at: instant, accepting: { open.contains($0) },
+                proposed: proposed)
+        }
+        for case .assign(let job, let worker, _, _, _) in assignments { proposedAssignments[job] = (worker, rounds) }
+        return (assignments, rounds)
+    }
+
+    /// Proposes commands as one log entry (a batch, unless there is one) and returns one
+    /// outcome per command.
+    private func proposeTogether(_ commands: [SchedulerCommand]) async throws(CoordinatorError) -> [SchedulerOutcome] {
+        if commands.count == 1 { return [try await propose(commands[0])] }
+        guard case .batch(let outcomes) = try await propose(.batch(commands)), outcomes.count == commands.count else {
+            throw .unavailable("an entry of \(commands.count) commands had no outcome for each")
+        }
+        return outcomes
     }
 
     /// The log command for a submission: a fresh job id, and this leader's limits and instant.

@@ -35,19 +35,8 @@ public struct SchedulingPolicy: Sendable {
         in state: SchedulerState, liveness: WorkerLiveness, at now: Timestamp,
         accepting: (WorkerID) -> Bool = { _ in true }, proposed: [JobID: WorkerID] = [:]
     ) -> [SchedulerCommand] {
-        var proposedLoad: [WorkerID: UInt32] = [:]
-        for (job, worker) in proposed where state.jobs[job]?.status == .pending {
-            proposedLoad[worker, default: 0] += 1
-        }
-        var candidates = state.workers.values
-            .map {
-                (
-                    id: $0.id, capacity: $0.capacity, load: $0.activeJobs + proposedLoad[$0.id, default: 0],
-                    capabilities: $0.capabilities
-                )
-            }
-            .filter { $0.load < $0.capacity && liveness.health(of: $0.id, at: now) == .active && accepting($0.id) }
-            .sorted { $0.id < $1.id }
+        var candidates = WorkerSlots(
+            state: state, liveness: liveness, at: now, accepting: accepting, proposed: proposed)
         guard !candidates.isEmpty else { return [] }
         var commands: [SchedulerCommand] = []
         var scanned = 0
@@ -59,25 +48,42 @@ public struct SchedulingPolicy: Sendable {
             case (.prove, .ready), (.setup, .awaitingSetup): break
             default: continue
             }
-            var best: Int?
-            for (position, worker) in candidates.enumerated() where worker.capabilities.contains(circuit.family) {
-                guard let current = best else {
-                    best = position
-                    continue
-                }
-                let other = candidates[current]
-                // load/capacity < other.load/other.capacity, in integers.
-                let left = UInt64(worker.load) * UInt64(other.capacity)
-                let right = UInt64(other.load) * UInt64(worker.capacity)
-                if left < right || (left == right && worker.load < other.load) { best = position }
-            }
-            guard let chosen = best else { continue }
+            guard let worker = candidates.take(for: circuit.family) else { continue }
             commands.append(
                 .assign(
-                    job: job.id, worker: candidates[chosen].id, attempt: UInt32(job.attempts.count + 1),
+                    job: job.id, worker: worker, attempt: UInt32(job.attempts.count + 1),
                     leaseExpiresAt: now.adding(milliseconds: startLeaseMilliseconds), at: now))
-            candidates[chosen].load += 1
-            if candidates[chosen].load >= candidates[chosen].capacity { candidates.remove(at: chosen) }
+        }
+        return commands
+    }
+
+    /// Assignments that new submissions can carry in their own log entry, so that a job
+    /// reaches a worker one commit after it is submitted rather than two. Only when no
+    /// pending job waits that is not already being assigned (none is overtaken), for
+    /// submissions to a ready circuit whose key matches no earlier job, and while a
+    /// capable worker has a free slot; the rest wait for the next round as usual.
+    public func immediateAssignments(
+        of submissions: [JobSubmission], in state: SchedulerState, liveness: WorkerLiveness, at now: Timestamp,
+        accepting: (WorkerID) -> Bool = { _ in true }, proposed: [JobID: WorkerID] = [:]
+    ) -> [SchedulerCommand] {
+        let beingAssigned = proposed.keys.count(where: { state.jobs[$0]?.status == .pending })
+        guard state.pendingCount == beingAssigned else { return [] }
+        var candidates = WorkerSlots(
+            state: state, liveness: liveness, at: now, accepting: accepting, proposed: proposed)
+        var commands: [SchedulerCommand] = []
+        var keys: Set<String> = []
+        for submission in submissions {
+            if candidates.isEmpty { break }
+            if let key = submission.idempotencyKey {
+                guard state.job(forIdempotencyKey: key, at: now) == nil, keys.insert(key).inserted else { continue }
+            }
+            guard state.jobs[submission.id] == nil, let circuit = state.circuits[submission.circuit],
+                case .ready = circuit.status, let worker = candidates.take(for: circuit.family)
+            else { continue }
+            commands.append(
+                .assign(
+                    job: submission.id, worker: worker, attempt: 1,
+                    leaseExpiresAt: now.adding(milliseconds: startLeaseMilliseconds), at: now))
         }
         return commands
     }
@@ -114,5 +120,56 @@ public struct SchedulingPolicy: Sendable {
             commands.append(.expireAttempt(job: id, attempt: attempt.number, at: now))
         }
         return commands
+    }
+}
+
+/// The active workers with a free slot, and the choice among them: the least loaded
+/// relative to capacity that has the circuit's family, then the fewer running jobs, then
+/// the lower id. Taking a slot counts it at once, so one round never overfills a worker.
+struct WorkerSlots {
+    private var workers: [(id: WorkerID, capacity: UInt32, load: UInt32, capabilities: Set<String>)]
+
+    /// Slots of assignments still being committed count as taken; a proposed job the
+    /// state already shows assigned is counted by the state itself.
+    init(
+        state: SchedulerState, liveness: WorkerLiveness, at now: Timestamp, accepting: (WorkerID) -> Bool,
+        proposed: [JobID: WorkerID]
+    ) {
+        var proposedLoad: [WorkerID: UInt32] = [:]
+        for (job, worker) in proposed where state.jobs[job].map({ $0.status == .pending }) ?? true {
+            proposedLoad[worker, default: 0] += 1
+        }
+        workers = state.workers.values
+            .map {
+                (
+                    id: $0.id, capacity: $0.capacity, load: $0.activeJobs + proposedLoad[$0.id, default: 0],
+                    capabilities: $0.capabilities
+                )
+            }
+            .filter { $0.load < $0.capacity && liveness.health(of: $0.id, at: now) == .active && accepting($0.id) }
+            .sorted { $0.id < $1.id }
+    }
+
+    var isEmpty: Bool { workers.isEmpty }
+
+    /// The best worker for a job of `family`, with one of its slots taken; nil if none can run it.
+    mutating func take(for family: String) -> WorkerID? {
+        var best: Int?
+        for (position, worker) in workers.enumerated() where worker.capabilities.contains(family) {
+            guard let current = best else {
+                best = position
+                continue
+            }
+            let other = workers[current]
+            // load/capacity < other.load/other.capacity, in integers.
+            let left = UInt64(worker.load) * UInt64(other.capacity)
+            let right = UInt64(other.load) * UInt64(worker.capacity)
+            if left < right || (left == right && worker.load < other.load) { best = position }
+        }
+        guard let chosen = best else { return nil }
+        let id = workers[chosen].id
+        workers[chosen].load += 1
+        if workers[chosen].load >= workers[chosen].capacity { workers.remove(at: chosen) }
+        return id
     }
 }

@@ -206,6 +206,60 @@ struct EngineTests {
         try await c.stop()
     }
 
+    @Test("a submission with a free slot is assigned in its own log entry; one behind a queue waits its turn")
+    func assignedWithSubmission() async throws {
+        let c = try await SingleCoordinator.start()
+        let engine = c.engine
+        let w = WorkerID("w")
+        try await engine.register(w, address: "", capacity: 1, capabilities: ["merkle"])
+        let (_, stream) = try await engine.openStream(for: w)
+        var messages = stream.makeAsyncIterator()
+        let circuit = CircuitID("merkle-poseidon-2")
+        let setup = try await engine.registerCircuit(circuit, family: "merkle", definition: Array("{\"depth\":2}".utf8))
+        guard case .task(let setupJob, _, _) = try await next(&messages) else {
+            Issue.record("expected the setup task")
+            return
+        }
+        #expect(setupJob.id == setup)
+        _ = try await engine.start(setup, worker: w, attempt: 1)
+        let prover = try await MerkleProver.setUp()
+        let pk = try await c.artifacts.put(prover.key.nativeBytes, at: Timestamp(milliseconds: 1))
+        let vk = try await c.artifacts.put(prover.key.verifyingKey.nativeBytes, at: Timestamp(milliseconds: 1))
+        #expect(
+            try await engine.complete(setup, worker: w, attempt: 1, result: .keys(provingKey: pk, verificationKey: vk))
+                == .completed)
+
+        func submit() async throws -> JobID {
+            try await engine.submit(circuit: circuit, inputs: [], idempotencyKey: nil, maxRetries: 3, deadline: nil).job
+        }
+        // The slot is free and nothing waits: the job is assigned by the entry that accepts it.
+        let first = try await submit()
+        let accepted = engine.machine.read { $0.jobs[first]! }
+        #expect(accepted.status == .assigned && accepted.updatedIndex == accepted.submittedIndex)
+        #expect(accepted.attempts.map(\.assignedAt) == [accepted.submittedAt])
+        guard case .task(let delivered, let attempt, _) = try await next(&messages) else {
+            Issue.record("expected the first job")
+            return
+        }
+        #expect(delivered.id == first && attempt.number == 1 && attempt.worker == w)
+
+        // The slot is taken: the next two wait, and go in the order they came.
+        let second = try await submit()
+        let third = try await submit()
+        #expect(engine.machine.read { [$0.jobs[second]!.status, $0.jobs[third]!.status] } == [.pending, .pending])
+        _ = try await engine.start(first, worker: w, attempt: 1)
+        #expect(try await engine.complete(first, worker: w, attempt: 1, result: prover.prove(leaf: 0)) == .completed)
+        guard case .task(let next, _, _) = try await next(&messages) else {
+            Issue.record("expected the second job")
+            return
+        }
+        #expect(next.id == second)
+        let waited = engine.machine.read { $0.jobs[second]! }
+        #expect(waited.status == .assigned && waited.updatedIndex > waited.submittedIndex)
+        #expect(engine.machine.read { $0.jobs[third]!.status } == .pending)
+        try await c.stop()
+    }
+
     @Test("a silent worker is removed after three heartbeat timeouts and its job goes to another")
     func lostWorker() async throws {
         let c = try await SingleCoordinator.start(heartbeatTimeoutMilliseconds: 200)

@@ -66,6 +66,42 @@ struct PolicyTests {
         #expect(policy.assignments(in: h.state, liveness: everyoneActive(h), at: h.now, proposed: all).isEmpty)
     }
 
+    @Test("a new submission carries its assignment only when it overtakes nobody and a slot is free")
+    func immediateAssignments() {
+        var h = Harness()
+        h.registerWorker("w1", capacity: 2)
+        h.readyCircuit()
+        func submission(_ id: String, circuit: String = "merkle-2", key: String? = nil) -> JobSubmission {
+            JobSubmission(
+                id: JobID(id), circuit: CircuitID(circuit), inputs: [], idempotencyKey: key, maxRetries: 3,
+                deadline: nil, liveJobLimit: 1_000, at: h.now)
+        }
+        func immediate(_ submissions: [JobSubmission], proposed: [JobID: WorkerID] = [:]) -> [String] {
+            policy.immediateAssignments(
+                of: submissions, in: h.state, liveness: everyoneActive(h), at: h.now, proposed: proposed
+            ).compactMap { command -> String? in
+                guard case .assign(let job, let worker, let attempt, let lease, let at) = command else { return nil }
+                #expect(attempt == 1 && at == h.now && lease == h.now.adding(milliseconds: 30_000))
+                return "\(job)→\(worker)"
+            }
+        }
+        // A free slot and nothing queued: the first two take the slots, the third waits.
+        #expect(immediate([submission("a"), submission("b"), submission("c")]) == ["a→w1", "b→w1"])
+        // A circuit without keys, and a key already used (or used twice in one entry), wait too.
+        #expect(immediate([submission("d", circuit: "unknown")]).isEmpty)
+        _ = h.submit("keyed", key: "k1")
+        #expect(h.run(h.assign("keyed", to: "w1", attempt: 1)) == .applied)
+        #expect(immediate([submission("e", key: "k1")]).isEmpty)
+        #expect(immediate([submission("f", key: "k2"), submission("g", key: "k2")]) == ["f→w1"])
+        // A job already waiting would be overtaken: nothing rides along...
+        _ = h.submit("queued")
+        #expect(immediate([submission("h")]).isEmpty)
+        // ...unless that job's own assignment is already on its way, whose slot then counts.
+        #expect(immediate([submission("h")], proposed: [JobID("queued"): WorkerID("w1")]).isEmpty)
+        h.registerWorker("w2", capacity: 1)
+        #expect(immediate([submission("h")], proposed: [JobID("queued"): WorkerID("w1")]) == ["h→w2"])
+    }
+
     @Test("jobs of a circuit without keys wait; its setup job is what runs")
     func waitsForSetup() {
         var h = Harness()
