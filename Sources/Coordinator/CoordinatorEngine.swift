@@ -88,8 +88,8 @@ public actor CoordinatorEngine {
     /// liveness view and schedules; on losing leadership it closes every task stream,
     /// telling workers where the leader went.
     public func run() async {
-        var seen: UInt64 = 0
-        while !Task.isCancelled {
+        for await _ in machine.changes(tick: .milliseconds(settings.dispatchTickMilliseconds)) {
+            if Task.isCancelled { break }
             let status = await consensus.status
             if status.role == .leader {
                 if liveness == nil {
@@ -103,9 +103,6 @@ public actor CoordinatorEngine {
             } else if liveness != nil {
                 stepDown(leader: status.leader)
             }
-            seen = await machine.waitForChange(
-                after: max(seen, machine.appliedIndex),
-                until: .now + .milliseconds(settings.dispatchTickMilliseconds))
         }
         stepDown(leader: 0)
     }

@@ -313,7 +313,8 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
         let limit = request.limit == 0 ? 50 : Int(request.limit)
         guard limit <= 1000 else { throw RPCError(code: .invalidArgument, message: "limit \(limit) is above 1000") }
         let page = try await Self.storage {
-            try await projection.jobs(
+            try await awaitProjection(of: machine.appliedIndex)
+            return try await projection.jobs(
                 status: status, circuit: request.circuitID.isEmpty ? nil : CircuitID(request.circuitID),
                 cursor: request.cursor.isEmpty ? nil : request.cursor, limit: limit)
         }
@@ -353,6 +354,17 @@ public struct JobService: Zkp_JobService.SimpleServiceProtocol {
         response.digest = digest.hex
         response.snarkjsJson = try JSONEncoder().encode(key.snarkjs)
         return response
+    }
+
+    /// Waits, for at most a second, until SQL holds every change applied here up to
+    /// `index`: a list then shows the jobs its caller saw change (the projection gathers
+    /// changes for some tens of milliseconds before it writes them). While the database
+    /// lags further, the list answers with what SQL has.
+    private func awaitProjection(of index: UInt64) async throws {
+        let deadline = ContinuousClock.now + .seconds(1)
+        while try await projection.projectedIndex() < index, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     // MARK: Lookups

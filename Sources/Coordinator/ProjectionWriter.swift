@@ -47,17 +47,23 @@ public final class ProjectionWriter: Sendable {
     private let logger: Logger
     /// The most jobs one transaction writes; a longer backlog takes several batches.
     private let batchLimit: Int
+    /// How long changes gather before a batch is written. A job makes three or four log
+    /// entries in its first tens of milliseconds; a transaction for each would cost the
+    /// leader and the database more than the scheduling itself, while SQL readers (lists,
+    /// archived jobs) need the rows only once they settle.
+    private let gathering: Duration
     private let shared = Mutex(ProjectionStatus())
 
     public init(
         engine: CoordinatorEngine, projection: JobProjection, consensus: any Consensus, batchLimit: Int = 2_000,
-        logger: Logger = Logger(label: "zkp.projection")
+        gathering: Duration = .milliseconds(50), logger: Logger = Logger(label: "zkp.projection")
     ) {
         self.machine = engine.machine
         self.engine = engine
         self.consensus = consensus
         self.projection = projection
         self.batchLimit = batchLimit
+        self.gathering = gathering
         self.logger = logger
     }
 
@@ -125,6 +131,8 @@ public final class ProjectionWriter: Sendable {
         var written = try await storedWorkers()
         markUp(at: stored)
         backoff.reset()
+        // Wake now and then to notice a lost leadership even when nothing commits.
+        var changes = machine.changes(tick: .milliseconds(500)).makeAsyncIterator()
         while !Task.isCancelled, await consensus.status.role == .leader {
             let (batch, complete) = nextBatch(after: stored, written: written)
             if batch.index > stored {
@@ -139,8 +147,10 @@ public final class ProjectionWriter: Sendable {
                 markUp(at: stored)
                 await archive(upTo: stored)
             }
-            // Wake now and then to notice a lost leadership even when nothing commits.
-            if complete { _ = await machine.waitForChange(after: stored, until: .now + .milliseconds(500)) }
+            if complete {
+                _ = await changes.next()
+                try? await Task.sleep(for: gathering)
+            }
         }
     }
 

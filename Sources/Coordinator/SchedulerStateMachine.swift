@@ -12,6 +12,8 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
         /// Tasks waiting for the applied index to pass a value, by ticket.
         var waiters: [UInt64: (after: UInt64, continuation: CheckedContinuation<UInt64, Never>)] = [:]
         var nextTicket: UInt64 = 0
+        /// Streams that hear of every applied change, by ticket.
+        var observers: [UInt64: AsyncStream<UInt64>.Continuation] = [:]
     }
 
     private let shared = Mutex(Shared())
@@ -25,12 +27,16 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
 
     public var appliedIndex: UInt64 { shared.withLock { $0.state.appliedIndex } }
 
+    /// Change streams still open (see `changes(tick:)`).
+    var observerCount: Int { shared.withLock { $0.observers.count } }
+
     public func apply(_ command: [UInt8], index: LogIndex) -> [UInt8] {
-        let (outcome, ready) = shared.withLock { shared in
+        let (outcome, ready, observers) = shared.withLock { shared in
             let outcome = shared.state.apply(encoded: command, index: index)
-            return (outcome, takeReadyWaiters(&shared))
+            return (outcome, takeReadyWaiters(&shared), Array(shared.observers.values))
         }
         for waiter in ready { waiter.resume(returning: index) }
+        for observer in observers { observer.yield(index) }
         return outcome.encoded
     }
 
@@ -47,9 +53,37 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
         }
         let ready = shared.withLock { shared in
             shared.state = restored
-            return takeReadyWaiters(&shared)
+            return (takeReadyWaiters(&shared), Array(shared.observers.values))
         }
-        for waiter in ready { waiter.resume(returning: restored.appliedIndex) }
+        for waiter in ready.0 { waiter.resume(returning: restored.appliedIndex) }
+        for observer in ready.1 { observer.yield(restored.appliedIndex) }
+    }
+
+    /// The applied index each time it changes, and again every `tick` whether or not it
+    /// did: for a loop that acts on every change and on the passing of time. Changes that
+    /// come while the loop is busy are folded into one (only the newest index is kept).
+    /// One stream and one timer serve the whole loop, where a wait with a deadline per
+    /// change would start a timer and two tasks for each.
+    public func changes(tick: Duration) -> AsyncStream<UInt64> {
+        let (stream, continuation) = AsyncStream<UInt64>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let ticket = shared.withLock { shared in
+            shared.nextTicket += 1
+            shared.observers[shared.nextTicket] = continuation
+            return shared.nextTicket
+        }
+        let ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: tick)
+                guard let self else { return }
+                continuation.yield(self.appliedIndex)
+            }
+        }
+        continuation.onTermination = { [weak self] _ in
+            ticker.cancel()
+            _ = self?.shared.withLock { $0.observers.removeValue(forKey: ticket) }
+        }
+        continuation.yield(appliedIndex)
+        return stream
     }
 
     /// Returns the applied index once it passes `index` (at once if it already has), or

@@ -1,9 +1,10 @@
-import Coordinator
 import Foundation
 import Raft
 import RaftNode
 import Scheduler
 import Testing
+
+@testable import Coordinator
 
 /// A single voter needs no network: its messages go nowhere.
 struct NoNetwork: RaftTransport {
@@ -111,5 +112,40 @@ struct WaitingTests {
             return await machine.waitForChange(after: 10)
         }
         #expect(await early.value == 0)
+    }
+
+    @Test("a change stream starts with the current index, folds changes made while its reader is busy, and ticks")
+    func changeStream() async throws {
+        let machine = SchedulerStateMachine()
+        let command = SchedulerCommand.archive(upTo: 0, at: Timestamp(milliseconds: 1)).encoded
+        _ = machine.apply(command, index: 1)
+        // A tick far off: every element below comes from a change.
+        var changes = machine.changes(tick: .seconds(3600)).makeAsyncIterator()
+        #expect(await changes.next() == 1)
+        _ = machine.apply(command, index: 2)
+        _ = machine.apply(command, index: 3)
+        #expect(await changes.next() == 3)
+        async let next = changes.next()
+        try await Task.sleep(for: .milliseconds(20))
+        _ = machine.apply(command, index: 4)
+        #expect(await next == 4)
+        // With nothing applied, the tick alone still wakes the reader.
+        var ticking = machine.changes(tick: .milliseconds(10)).makeAsyncIterator()
+        #expect(await ticking.next() == 4)
+        #expect(await ticking.next() == 4)
+    }
+
+    @Test("a change stream that ends stops its timer and is no longer told of changes")
+    func changeStreamEnds() async throws {
+        let machine = SchedulerStateMachine()
+        let reader = Task {
+            var seen = 0
+            for await _ in machine.changes(tick: .milliseconds(5)) { seen += 1 }
+            return seen
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        reader.cancel()
+        #expect(await reader.value >= 1)
+        try await eventually("the stream lets go of the machine") { machine.observerCount == 0 }
     }
 }
