@@ -3,8 +3,6 @@ import ClusterServices
 import Dispatch
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import ServiceConfig
 import Synchronization
 
@@ -40,11 +38,6 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "The YAML configuration file.") var config: String
 
     func run() async throws {
-        // A coordinator is I/O: gRPC, Raft, SQL. Running Swift's tasks on the event loops
-        // themselves spares a thread hand-off (two context switches) at every message, which
-        // measured as the larger part of the leader's time per job. Its only computation, a
-        // proof check of a few milliseconds, is short enough to run on a loop.
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         try await exitingTwoOnError {
             let settings = try CoordinatorConfig.load(try loadDocument(config, prefix: "COORDINATOR"))
             bootstrapLogging(settings.logging)
