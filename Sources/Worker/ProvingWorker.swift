@@ -199,30 +199,40 @@ public actor ProvingWorker {
         start.taskID = assignment.taskID
         start.workerID = configuration.id
         start.attempt = assignment.attempt
-        // The work begins while the start is being committed: a small proof is done in
-        // about the time one commit takes, and the job holds its slot for both. Nothing is
-        // reported until the start is accepted; a refused start abandons the work.
+        // The work begins while the start is being committed, and its report does not wait
+        // for the start: a small proof is done in less time than one commit takes, and the
+        // job holds a slot until its completion commits. The leader fences every report by
+        // attempt and owner, started or not. A refused start means the attempt is no longer
+        // this worker's, so the work stops unreported.
         let began = ContinuousClock.now
         let work = Task { await self.outcome(of: assignment) }
-        let outcome = await withTaskCancellationHandler {
-            let started = await call("start", retry: .start) { [start] client, options in
+        let starting = Task {
+            let started = await self.call("start", retry: .start) { [start] client, options in
                 try await client.startTask(start, options: options)
             }
-            guard let started, started.success else {
-                work.cancel()
-                logger.warning(
-                    "Task not started",
-                    metadata: ["task_id": "\(assignment.taskID)", "reason": "\(started?.message ?? "no answer")"])
-                return TaskOutcome?.none
-            }
-            return await work.value
+            if started?.success != true { work.cancel() }
+            return started
+        }
+        let outcome = await withTaskCancellationHandler {
+            await work.value
         } onCancel: {
             work.cancel()
+            starting.cancel()
         }
         // A cancelled attempt's result would be refused; do not send it.
-        guard let outcome, !Task.isCancelled else { return }
-        let elapsed = ContinuousClock.now - began
-        await report(outcome, of: assignment, after: elapsed)
+        var reported = false
+        if let outcome, !Task.isCancelled {
+            await report(outcome, of: assignment, after: ContinuousClock.now - began)
+            reported = true
+        }
+        // A start refused after the report went in names an attempt that ended; only one
+        // refused before it explains why the work stopped.
+        let started = await starting.value
+        if started?.success != true && !reported {
+            logger.warning(
+                "Task not started",
+                metadata: ["task_id": "\(assignment.taskID)", "reason": "\(started?.message ?? "no answer")"])
+        }
     }
 
     /// The task's outcome, or nil if it was cancelled. A task that runs past
