@@ -56,7 +56,7 @@ public final class ProjectionWriter: Sendable {
 
     public init(
         engine: CoordinatorEngine, projection: JobProjection, consensus: any Consensus, batchLimit: Int = 2_000,
-        gathering: Duration = .milliseconds(50), logger: Logger = Logger(label: "zkp.projection")
+        gathering: Duration = .milliseconds(100), logger: Logger = Logger(label: "zkp.projection")
     ) {
         self.machine = engine.machine
         self.engine = engine
