@@ -201,7 +201,12 @@ enum BenchmarkCatalog {
 
     static var msm: [Benchmark] {
         [
-            // The size of a shallow Merkle proof's MSMs, where the fixed costs dominate.
+            // A handful of points (public inputs, the smallest circuits) and the size of a
+            // shallow Merkle proof's MSMs, where the fixed costs dominate.
+            msmBenchmark(
+                "g1_msm_2^3_1t", logSize: 3, threads: 1, generator: G1.generator, defaultRuns: 200, multiply: g1MSM),
+            msmBenchmark(
+                "g2_msm_2^3_1t", logSize: 3, threads: 1, generator: G2.generator, defaultRuns: 200, multiply: g2MSM),
             msmBenchmark(
                 "g1_msm_2^10_1t", logSize: 10, threads: 1, generator: G1.generator, defaultRuns: 50, multiply: g1MSM),
             msmBenchmark(

@@ -12,7 +12,8 @@
 public enum MSM {
     /// Σ scalars[i]·points[i] in G1 over `threads` tasks (the caller knows the machine).
     public static func multiply(points: [G1Affine], scalars: [Fr], threads: Int = 1) async -> G1 {
-        await multiply(
+        if points.count <= Plan.strausLimit { return interleavedG1(points: points, scalars: scalars) }
+        return await multiply(
             points: points, scalars: scalars, threads: threads, splitting: Plan.splitPays(count: points.count))
     }
 
@@ -24,12 +25,14 @@ public enum MSM {
 
     /// Σ scalars[i]·points[i] in G2 over `threads` tasks (the caller knows the machine).
     public static func multiply(points: [G2Affine], scalars: [Fr], threads: Int = 1) async -> G2 {
-        await multiplyGeneric(points: points, images: nil, scalars: scalars, threads: threads)
+        if points.count <= Plan.strausLimit { return interleavedG2(points: points, scalars: scalars) }
+        return await multiplyGeneric(points: points, images: nil, scalars: scalars, threads: threads)
     }
 
     /// Σ scalars[i]·points[i] in G1 on the calling thread.
     public static func multiplySerial(points: [G1Affine], scalars: [Fr]) -> G1 {
-        multiplySerial(points: points, scalars: scalars, splitting: Plan.splitPays(count: points.count))
+        if points.count <= Plan.strausLimit { return interleavedG1(points: points, scalars: scalars) }
+        return multiplySerial(points: points, scalars: scalars, splitting: Plan.splitPays(count: points.count))
     }
 
     /// Σ scalars[i]·points[i] in G1 on the calling thread, with or without the GLV split.
@@ -39,7 +42,58 @@ public enum MSM {
 
     /// Σ scalars[i]·points[i] in G2 on the calling thread.
     public static func multiplySerial(points: [G2Affine], scalars: [Fr]) -> G2 {
-        multiplySerialGeneric(points: points, images: nil, scalars: scalars)
+        if points.count <= Plan.strausLimit { return interleavedG2(points: points, scalars: scalars) }
+        return multiplySerialGeneric(points: points, images: nil, scalars: scalars)
+    }
+
+    // A few points (the public inputs, a tiny circuit's wires): buckets cost every window
+    // its reduction however few points there are, 85 windows of 4 buckets at n < 32, which
+    // took a shallow Merkle proof's five MSMs most of its time. Interleaved signed windows
+    // (Straus) share one run of doublings among all the points instead.
+
+    /// Σ kᵢ·Pᵢ in G1 by interleaved windows over the GLV halves: 128 shared doublings.
+    static func interleavedG1(points: [G1Affine], scalars: [Fr]) -> G1 {
+        precondition(points.count == scalars.count, "MSM needs one scalar per point")
+        var parts: [(point: G1Affine, magnitude: UInt256, negative: Bool)] = []
+        parts.reserveCapacity(2 * points.count)
+        for (point, scalar) in zip(points, scalars) where !point.isInfinity && !scalar.isZero {
+            let (k1, k1Negative, k2, k2Negative) = G1Endomorphism.decompose(scalar.canonical)
+            parts.append((point, k1, k1Negative))
+            parts.append((point.phi, k2, k2Negative))
+        }
+        return interleaved(parts)
+    }
+
+    /// Σ kᵢ·Pᵢ in G2 by interleaved windows over the whole scalars: exact for any point on
+    /// the twist, as the bucket method is (a proving key's points are not assumed in G2).
+    static func interleavedG2(points: [G2Affine], scalars: [Fr]) -> G2 {
+        precondition(points.count == scalars.count, "MSM needs one scalar per point")
+        var parts: [(point: G2Affine, magnitude: UInt256, negative: Bool)] = []
+        parts.reserveCapacity(points.count)
+        for (point, scalar) in zip(points, scalars) where !point.isInfinity && !scalar.isZero {
+            parts.append((point, scalar.canonical, false))
+        }
+        return interleaved(parts)
+    }
+
+    /// Σ ±mᵢ·Pᵢ: width-5 signed digits of every part, one doubling per digit position for
+    /// all of them together, and an addition from each part's table of odd multiples.
+    static func interleaved<Curve>(_ parts: [(point: AffinePoint<Curve>, magnitude: UInt256, negative: Bool)])
+        -> JacobianPoint<Curve>
+    {
+        let width = 5
+        let digits = parts.map { wnafDigits($0.magnitude, width: width) }
+        let tables = parts.map { part in
+            (part.negative ? -part.point : part.point).jacobian.oddMultiples(width: width)
+        }
+        var result = JacobianPoint<Curve>.infinity
+        for position in stride(from: (digits.map(\.count).max() ?? 0) - 1, through: 0, by: -1) {
+            result = result.doubled()
+            for (partDigits, table) in zip(digits, tables) where position < partDigits.count {
+                result = result.adding(digit: partDigits[position], from: table)
+            }
+        }
+        return result
     }
 
     /// Σ scalars[i]·points[i]; with `images` (φ of every point) each scalar is split by GLV.
@@ -137,6 +191,8 @@ public enum MSM {
         static let fullScalarBits = 255
         /// GLV halves below 2^128 in magnitude, with a bit to spare for the carry.
         static let splitScalarBits = 129
+        /// Up to this many points, interleaved windows beat buckets (see `interleaved`).
+        static let strausLimit = 16
 
         /// Whether each scalar is split by GLV into two rows of digits, for Pᵢ and φ(Pᵢ).
         let splitting: Bool

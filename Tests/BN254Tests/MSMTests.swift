@@ -33,6 +33,50 @@ struct MSMTests {
         }
     }
 
+    @Test("a handful of points: interleaved windows agree with the buckets and the naive sum")
+    func fewPoints() async {
+        var rng = SeededRandom.forTest("msm few points")
+        for count in 1...(MSM.Plan.strausLimit + 1) {
+            var (points, scalars) = randomInputs(count, generator: G1.generator, using: &rng)
+            // Edges the windows must take: a repeated and an opposite point, infinity, zero and r − 1.
+            if count >= 5 {
+                points[1] = points[0]
+                points[2] = -points[0]
+                points[3] = .infinity
+                scalars[4] = .zero
+                scalars[0] = -Fr.one
+            }
+            let expected = naive(points, scalars)
+            #expect(MSM.interleavedG1(points: points, scalars: scalars) == expected, "G1, \(count) points")
+            #expect(MSM.multiplySerial(points: points, scalars: scalars, splitting: false) == expected)
+            #expect(await MSM.multiply(points: points, scalars: scalars) == expected)
+        }
+        var (points, scalars) = randomInputs(MSM.Plan.strausLimit, generator: G2.generator, using: &rng)
+        points[1] = -points[0]
+        scalars[2] = .zero
+        let expected = naive(points, scalars)
+        #expect(MSM.interleavedG2(points: points, scalars: scalars) == expected)
+        #expect(MSM.multiplySerialGeneric(points: points, images: nil, scalars: scalars) == expected)
+        #expect(await MSM.multiply(points: points, scalars: scalars) == expected)
+    }
+
+    @Test("a few G2 points outside the subgroup: the sum is exact, as the buckets' is")
+    func fewPointsOutsideG2() {
+        var rng = SeededRandom.forTest("msm outside G2")
+        var x = Fp2(Fp(5), .one)
+        var points: [G2Affine] = []
+        while points.count < 3 {
+            if let y = (x.squared() * x + G2Curve.b).squareRoot(), !G2Affine(x: x, y: y).isInSubgroup {
+                points.append(G2Affine(x: x, y: y))
+            }
+            x = x + .one
+        }
+        let scalars = (0..<3).map { _ in Fr.random(using: &rng) }
+        let exact = zip(points, scalars).reduce(G2.infinity) { $0 + $1.0.jacobian.multiplied(by: $1.1.canonical) }
+        #expect(MSM.multiplySerial(points: points, scalars: scalars) == exact)
+        #expect(MSM.multiplySerialGeneric(points: points, images: nil, scalars: scalars) == exact)
+    }
+
     @Test("G2 MSM equals the naive sum")
     func g2() async {
         var rng = SeededRandom.forTest("msm g2")
