@@ -310,9 +310,19 @@ public actor RaftNode {
     /// Persists, sends, applies; in that order, until the core has nothing left. It has
     /// no suspension point, so no other call on this actor can run between taking a
     /// Ready and advancing past it.
+    ///
+    /// A leader's appends leave before its own write (Raft thesis §10.2.1), so the entries
+    /// reach the followers' disks while they reach this one, and a slow write here no longer
+    /// adds to every commit. That is safe because nothing can commit on them before this
+    /// write ends: the followers' acknowledgements are handled only after this returns.
+    /// Every other message (a vote, an acknowledgement) vouches for what is on this disk,
+    /// so it leaves after the write.
     private func processReady() {
         while raft.hasReady && !stopped {
             let ready = raft.ready()
+            let appends = ready.messages.filter { $0.kind == .append }
+            let others = ready.messages.filter { $0.kind != .append }
+            if !appends.isEmpty { transport.send(appends) }
             do {
                 try log.persist(hardState: ready.hardState, snapshot: ready.snapshot, entries: ready.entries)
             } catch {
@@ -320,7 +330,7 @@ public actor RaftNode {
                 stop()
                 return
             }
-            if !ready.messages.isEmpty { transport.send(ready.messages) }
+            if !others.isEmpty { transport.send(others) }
             if let snapshot = ready.snapshot {
                 stateMachine.restore(snapshot.data)
                 appliedIndex = snapshot.index
