@@ -56,7 +56,8 @@ public struct RaftStatus: Sendable, Equatable {
 }
 
 /// Drives one `Raft` core: a monotonic ticker, the durable log (fsync before anything
-/// that depends on it leaves the node), the state machine, and the transport. Callers
+/// that vouches for it leaves the node; a leader's appends go out during its own write),
+/// the state machine, and the transport. Callers
 /// propose commands and read linearizably; results come back once the command is
 /// committed and applied here.
 public actor RaftNode {

@@ -9,6 +9,17 @@ struct PolicyTests {
         WorkerLiveness(leaderSince: h.now, heartbeatTimeoutMilliseconds: 30_000)
     }
 
+    /// The assignments among `commands`, by job and worker.
+    func assigned(_ commands: [SchedulerCommand]) -> [(job: JobID, worker: WorkerID)] {
+        commands.compactMap { command in
+            guard case .assign(let job, let worker, _, _, _) = command else { return nil }
+            return (job, worker)
+        }
+    }
+
+    /// The same as "job→worker" text, for comparing in order.
+    func pairs(_ commands: [SchedulerCommand]) -> [String] { assigned(commands).map { "\($0.job)→\($0.worker)" } }
+
     @Test("assignments go oldest first to the least-loaded capable worker, never past capacity")
     func assignments() {
         var h = Harness()
@@ -41,12 +52,6 @@ struct PolicyTests {
         h.readyCircuit()
         for id in ["j1", "j2", "j3", "j4", "j5"] { _ = h.submit(id) }
         let first = policy.assignments(in: h.state, liveness: everyoneActive(h), at: h.now)
-        func pairs(_ commands: [SchedulerCommand]) -> [String] {
-            commands.compactMap { command -> String? in
-                guard case .assign(let job, let worker, _, _, _) = command else { return nil }
-                return "\(job)→\(worker)"
-            }
-        }
         #expect(pairs(first) == ["j1→w1", "j2→w2", "j3→w1", "j4→w2"])
         // j1 and j2 are still being committed: they are not assigned twice, and w1 and w2
         // each have one slot left for the next round.
@@ -58,11 +63,7 @@ struct PolicyTests {
         let third = policy.assignments(in: h.state, liveness: everyoneActive(h), at: h.now, proposed: inFlight)
         #expect(pairs(third) == ["j3→w1", "j4→w2"])
         // Everything proposed: nothing left for anyone.
-        let all = Dictionary(
-            uniqueKeysWithValues: first.compactMap { command -> (JobID, WorkerID)? in
-                guard case .assign(let job, let worker, _, _, _) = command else { return nil }
-                return (job, worker)
-            })
+        let all = Dictionary(uniqueKeysWithValues: assigned(first).map { ($0.job, $0.worker) })
         #expect(policy.assignments(in: h.state, liveness: everyoneActive(h), at: h.now, proposed: all).isEmpty)
     }
 
@@ -77,13 +78,12 @@ struct PolicyTests {
                 deadline: nil, liveJobLimit: 1_000, at: h.now)
         }
         func immediate(_ submissions: [JobSubmission], proposed: [JobID: WorkerID] = [:]) -> [String] {
-            policy.immediateAssignments(
-                of: submissions, in: h.state, liveness: everyoneActive(h), at: h.now, proposed: proposed
-            ).compactMap { command -> String? in
-                guard case .assign(let job, let worker, let attempt, let lease, let at) = command else { return nil }
+            let commands = policy.immediateAssignments(
+                of: submissions, in: h.state, liveness: everyoneActive(h), at: h.now, proposed: proposed)
+            for case .assign(_, _, let attempt, let lease, let at) in commands {
                 #expect(attempt == 1 && at == h.now && lease == h.now.adding(milliseconds: 30_000))
-                return "\(job)→\(worker)"
             }
+            return pairs(commands)
         }
         // A free slot and nothing queued: the first two take the slots, the third waits.
         #expect(immediate([submission("a"), submission("b"), submission("c")]) == ["a→w1", "b→w1"])
