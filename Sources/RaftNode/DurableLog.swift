@@ -42,6 +42,10 @@ public struct RecoveredState: Sendable, Equatable {
 public final class DurableLog {
     /// How many synced writes this log made (the failpoint counts these).
     private var syncs = 0
+    /// Whether the open segment holds a write not yet synced (a new commit index alone).
+    private var segmentHasUnsyncedWrite = false
+    /// How many segments were synced when sealed because of such a write.
+    private(set) var sealingSyncs = 0
     public let directory: String
     private let segmentLimit: Int
     private var segmentNumber = 0
@@ -107,7 +111,11 @@ public final class DurableLog {
         try writeAll(buffer, to: segmentDescriptor, path: segmentPath(segmentNumber))
         segmentSize += buffer.count
         if let last = entries.last { segmentLastIndex[segmentNumber] = last.index }
-        guard mustSync else { return }
+        guard mustSync else {
+            segmentHasUnsyncedWrite = true
+            return
+        }
+        segmentHasUnsyncedWrite = false
         syncs += 1
         CrashFailpoint.current?.crashIfDue(.beforeSync, count: syncs)
         guard fdatasync(segmentDescriptor) == 0 else {
@@ -288,7 +296,18 @@ public final class DurableLog {
     /// Opens a fresh segment that starts with the current hard state and snapshot
     /// marker, so that older segments can be deleted without losing either.
     private func startSegment(_ number: Int) throws(StorageError) {
-        if segmentDescriptor >= 0 { close(segmentDescriptor) }
+        if segmentDescriptor >= 0 {
+            // A segment is sealed whole: a torn record anywhere but in the last segment is
+            // read as corruption, so a commit-only write left unsynced must be synced here.
+            if segmentHasUnsyncedWrite {
+                guard fdatasync(segmentDescriptor) == 0 else {
+                    throw .io(path: segmentPath(segmentNumber), operation: "fsync", errno: errno)
+                }
+                segmentHasUnsyncedWrite = false
+                sealingSyncs += 1
+            }
+            close(segmentDescriptor)
+        }
         let path = segmentPath(number)
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .io(path: path, operation: "create", errno: errno) }

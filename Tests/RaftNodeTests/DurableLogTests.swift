@@ -98,6 +98,31 @@ struct DurableLogTests {
         }
     }
 
+    @Test("a commit-only write left unsynced is synced when its segment is sealed, and survives a reopen")
+    func sealSyncsCommitOnlyWrite() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try DurableLog(directory: directory, segmentLimit: 300)
+        // Entries are synced as they are written: sealing their segment needs no sync.
+        for index in LogIndex(1)...6 {
+            try log.persist(
+                hardState: HardState(term: 1, vote: 1, commit: index - 1), snapshot: nil,
+                entries: entries(index...index, term: 1))
+        }
+        #expect(try segments(in: directory).count > 1)
+        #expect(log.sealingSyncs == 0)
+        // A new commit index alone is written without a sync; the segment that holds it
+        // is synced before the next write seals it.
+        try log.persist(hardState: HardState(term: 1, vote: 1, commit: 6), snapshot: nil, entries: [])
+        let before = try segments(in: directory).count
+        try log.persist(hardState: nil, snapshot: nil, entries: entries(7...12, term: 1))
+        #expect(try segments(in: directory).count > before)
+        #expect(log.sealingSyncs == 1)
+        let reopened = try DurableLog(directory: directory)
+        #expect(reopened.recovered.hardState == HardState(term: 1, vote: 1, commit: 6))
+        #expect(reopened.recovered.entries == entries(1...12, term: 1))
+    }
+
     @Test("segments roll over and compaction deletes only what the snapshot covers")
     func rolloverAndCompaction() throws {
         let directory = temporaryDirectory()
