@@ -76,24 +76,15 @@ public enum MSM {
         return interleaved(parts)
     }
 
-    /// Σ ±mᵢ·Pᵢ: width-5 signed digits of every part, one doubling per digit position for
-    /// all of them together, and an addition from each part's table of odd multiples.
+    /// Σ ±mᵢ·Pᵢ: width-5 signed digits and a table of odd multiples for every part, summed
+    /// over one shared run of doublings.
     static func interleaved<Curve>(_ parts: [(point: AffinePoint<Curve>, magnitude: UInt256, negative: Bool)])
         -> JacobianPoint<Curve>
     {
         let width = 5
-        let digits = parts.map { wnafDigits($0.magnitude, width: width) }
-        let tables = parts.map { part in
-            (part.negative ? -part.point : part.point).jacobian.oddMultiples(width: width)
-        }
-        var result = JacobianPoint<Curve>.infinity
-        for position in stride(from: (digits.map(\.count).max() ?? 0) - 1, through: 0, by: -1) {
-            result = result.doubled()
-            for (partDigits, table) in zip(digits, tables) where position < partDigits.count {
-                result = result.adding(digit: partDigits[position], from: table)
-            }
-        }
-        return result
+        return JacobianPoint.interleavedSum(
+            digits: parts.map { wnafDigits($0.magnitude, width: width) },
+            tables: parts.map { ($0.negative ? -$0.point : $0.point).jacobian.oddMultiples(width: width) })
     }
 
     /// Σ scalars[i]·points[i]; with `images` (φ of every point) each scalar is split by GLV.

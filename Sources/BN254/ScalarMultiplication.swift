@@ -41,12 +41,20 @@ extension JacobianPoint {
             if j > 0 { image = image.map(endomorphism) }
             tables.append(part.negative ? image.map { -$0 } : image)
         }
+        return JacobianPoint.interleavedSum(digits: digits, tables: tables)
+    }
+
+    /// Σⱼ digitsⱼ·Pⱼ, where tables[j] holds the odd multiples of Pⱼ and digits[j] its wNAF
+    /// digits (least significant first): one run of doublings as long as the longest digit
+    /// string, shared by every part's additions (Straus).
+    @inlinable
+    static func interleavedSum(digits: [[Int8]], tables: [[JacobianPoint]]) -> JacobianPoint {
         var result = JacobianPoint.infinity
         let length = digits.map(\.count).max() ?? 0
         for index in stride(from: length - 1, through: 0, by: -1) {
             result = result.doubled()
-            for j in 0..<parts.count where index < digits[j].count {
-                result = result.adding(digit: digits[j][index], from: tables[j])
+            for (partDigits, table) in zip(digits, tables) where index < partDigits.count {
+                result = result.adding(digit: partDigits[index], from: table)
             }
         }
         return result

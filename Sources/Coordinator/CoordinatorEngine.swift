@@ -129,14 +129,13 @@ public actor CoordinatorEngine {
         counters.pollCycles += 1
         let instant = now()
         let policy = settings.policy
-        let open = Set(streams.keys)
+        let (open, proposed) = schedulingView
         let scanExpiries = instant.milliseconds - lastExpiryScan.milliseconds >= settings.expiryScanIntervalMilliseconds
         if scanExpiries { lastExpiryScan = instant }
         if instant.milliseconds - lastKeepalive.milliseconds >= settings.streamKeepaliveMilliseconds {
             for (_, stream) in streams { stream.continuation.yield(.keepalive) }
             lastKeepalive = instant
         }
-        let proposed = proposedAssignments.mapValues(\.worker)
         let commands = machine.read { state in
             (scanExpiries ? policy.expirations(in: state, liveness: liveness, at: instant) : [])
                 + policy.assignments(
@@ -183,6 +182,12 @@ public actor CoordinatorEngine {
                 break
             }
         }
+    }
+
+    /// What the policy needs from this leader besides the replicated state: the workers
+    /// with an open task stream, and the assignments still being committed.
+    private var schedulingView: (open: Set<WorkerID>, proposed: [JobID: WorkerID]) {
+        (Set(streams.keys), proposedAssignments.mapValues(\.worker))
     }
 
     /// Drops a job's proposed assignment, unless a later round (after a change of
@@ -466,8 +471,7 @@ public actor CoordinatorEngine {
             return nil
         }
         let policy = settings.policy
-        let open = Set(streams.keys)
-        let proposed = proposedAssignments.mapValues(\.worker)
+        let (open, proposed) = schedulingView
         let assignments = machine.read { state in
             policy.immediateAssignments(
                 of: submissions, in: state, liveness: liveness, at: instant, accepting: { open.contains($0) },

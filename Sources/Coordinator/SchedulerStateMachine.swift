@@ -51,12 +51,12 @@ public final class SchedulerStateMachine: ReplicatedStateMachine {
         } catch {
             fatalError("scheduler snapshot unreadable: \(error)")
         }
-        let ready = shared.withLock { shared in
+        let (ready, observers) = shared.withLock { shared in
             shared.state = restored
             return (takeReadyWaiters(&shared), Array(shared.observers.values))
         }
-        for waiter in ready.0 { waiter.resume(returning: restored.appliedIndex) }
-        for observer in ready.1 { observer.yield(restored.appliedIndex) }
+        for waiter in ready { waiter.resume(returning: restored.appliedIndex) }
+        for observer in observers { observer.yield(restored.appliedIndex) }
     }
 
     /// The applied index each time it changes, and again every `tick` whether or not it
