@@ -30,9 +30,6 @@ public struct Fp: PrimeField {
     @inlinable public static var montgomeryRSquared: UInt256 {
         UInt256(0xf32c_fc5b_538a_fa89, 0xb5e7_1911_d445_01fb, 0x47ab_1eff_0a41_7ff6, 0x06d8_9f71_cab8_351f)
     }
-    @inlinable public static var montgomeryRCubed: UInt256 {
-        UInt256(0xb1cd_6daf_da15_30df, 0x62f2_10e6_a728_3db6, 0xef7f_0b0c_0ada_0afb, 0x20fd_6e90_2d59_2544)
-    }
     @inlinable public static var twoAdicity: Int { 1 }
     /// −1, the only primitive square root of unity.
     @inlinable public static var twoAdicRootOfUnityMontgomery: UInt256 {

@@ -31,9 +31,6 @@ public struct Fr: PrimeField {
     @inlinable public static var montgomeryRSquared: UInt256 {
         UInt256(0x1bb8_e645_ae21_6da7, 0x53fe_3ab1_e35c_59e3, 0x8c49_833d_53bb_8085, 0x0216_d0b1_7f4e_44a5)
     }
-    @inlinable public static var montgomeryRCubed: UInt256 {
-        UInt256(0x5e94_d8e1_b4bf_0040, 0x2a48_9cbe_1cfb_b6b8, 0x893c_c664_a19f_cfed, 0x0cf8_594b_7fcc_657c)
-    }
     @inlinable public static var twoAdicity: Int { 28 }
     /// 5^t where r − 1 = 2^28·t (5 is the smallest quadratic non-residue).
     @inlinable public static var twoAdicRootOfUnityMontgomery: UInt256 {

@@ -14,8 +14,6 @@ public protocol PrimeField: FieldElement, Comparable {
     static var montgomeryOne: UInt256 { get }
     /// 2^512 mod m: converts a canonical value into Montgomery form.
     static var montgomeryRSquared: UInt256 { get }
-    /// 2^768 mod m: restores Montgomery form after inverting a Montgomery representation.
-    static var montgomeryRCubed: UInt256 { get }
     /// s such that m − 1 = 2^s · t with t odd.
     static var twoAdicity: Int { get }
     /// A primitive 2^s-th root of unity (Montgomery form), for square roots and NTTs.
@@ -130,12 +128,13 @@ extension PrimeField {
 
     /// The multiplicative inverse; nil for zero.
     ///
-    /// On the Montgomery representation A = a·2^256 the binary GCD yields A⁻¹ = a⁻¹·2^−256,
-    /// and one Montgomery product with 2^768 gives a⁻¹·2^256 back (see Inversion.swift).
+    /// For the Montgomery representation A = a·2^256, 2^512·A⁻¹ = a⁻¹·2^256 is the
+    /// inverse's representation, so the inversion multiplies by 2^512 as it goes
+    /// (see Inversion.swift).
     @inlinable
     public func inverse() -> Self? {
         if isZero { return nil }
-        return Self(montgomery: Self.montgomeryProduct(Self.inverseModulus(montgomery), Self.montgomeryRCubed))
+        return Self(montgomery: Self.inverseModulus(montgomery, times: Self.montgomeryRSquared))
     }
 
     /// Ordering by canonical value.

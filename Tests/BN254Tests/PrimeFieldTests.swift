@@ -17,9 +17,9 @@ struct PrimeFieldTests {
         #expect(Fp.one.canonical == UInt256(1))
         #expect(Fr.one.canonical == UInt256(1))
         #expect(Fp(decimal: "2")! * Fp(decimal: "3")! == Fp(6))
-        // R³ = mont(R², R²) = R²·R²/R.
-        #expect(Fp.montgomeryProduct(Fp.montgomeryRSquared, Fp.montgomeryRSquared) == Fp.montgomeryRCubed)
-        #expect(Fr.montgomeryProduct(Fr.montgomeryRSquared, Fr.montgomeryRSquared) == Fr.montgomeryRCubed)
+        // R² converts 1 into R, the Montgomery form of one.
+        #expect(Fp.montgomeryProduct(UInt256(1), Fp.montgomeryRSquared) == Fp.montgomeryOne)
+        #expect(Fr.montgomeryProduct(UInt256(1), Fr.montgomeryRSquared) == Fr.montgomeryOne)
     }
 
     @Test("the Montgomery product in use (the assembly kernel where built) equals the Swift definition")
@@ -47,7 +47,7 @@ struct PrimeFieldTests {
         check(Fr.self, using: &rng)
     }
 
-    @Test("the binary-GCD inverse equals Fermat's a^(m−2), on random, short and edge representations")
+    @Test("the divsteps inverse equals Fermat's a^(m−2), on random, short and edge representations")
     func inverseMatchesFermat() {
         var rng = SeededRandom.forTest("inverse vs Fermat")
         func check<F: PrimeField>(_ value: F) {
@@ -59,12 +59,14 @@ struct PrimeFieldTests {
             var representations = [
                 UInt256(1), UInt256(2), UInt256(3), m.subtractingReportingBorrow(UInt256(1)).difference,
             ]
-            // Every power of two below m, and numbers of every length: the approximations
-            // of a and b take their top bits, so short and long values take different paths.
+            // Every power of two below m, m less each, and numbers of every length: powers
+            // of two are the longest runs of halvings, short values end in fewer rounds.
             for bit in 0..<(m.bitWidth - 1) {
                 var power: [UInt64] = [0, 0, 0, 0]
                 power[bit >> 6] = 1 << UInt64(bit & 63)
-                representations.append(UInt256(power[0], power[1], power[2], power[3]))
+                let powerOfTwo = UInt256(power[0], power[1], power[2], power[3])
+                representations.append(powerOfTwo)
+                representations.append(m.subtractingReportingBorrow(powerOfTwo).difference)
                 let random = F.random(using: &rng).montgomery
                 var short = [random.l0, random.l1, random.l2, random.l3]
                 for high in (bit + 1)..<256 { short[high >> 6] &= ~(1 << UInt64(high & 63)) }
