@@ -136,28 +136,123 @@ public enum Groth16 {
         return (aValues, bValues, cValues)
     }
 
-    /// A·B − C at the odd points ω₂ₙ^(2i+1), the values the `h` points weigh, from the row
-    /// values on the domain.
-    static func quotientEvaluations(
-        _ rows: (a: [Fr], b: [Fr], c: [Fr]), domainSize n: Int, threads: Int
+    /// Row values on the domain → coefficients → values on the odd coset ω₂ₙ^(2i+1).
+    static func cosetEvaluations(
+        _ values: [Fr], domain: EvaluationDomain, shift: Fr, threads: Int
     ) async throws(Groth16Error) -> [Fr] {
-        var (aValues, bValues, cValues) = rows
-        let domain = try domain(size: n)
-        let shift = try self.domain(size: 2 * n).generator
-        // Evaluations on the domain → coefficients → evaluations on the odd coset.
-        func toCoset(_ values: inout [Fr]) async throws(Groth16Error) {
-            do {
-                try await domain.inverse(&values, threads: threads)
-                try await domain.cosetForward(&values, shift: shift, threads: threads)
-            } catch {
-                throw .malformed("NTT failed: \(error)")
-            }
+        var values = values
+        do {
+            try await domain.inverse(&values, threads: threads)
+            try await domain.cosetForward(&values, shift: shift, threads: threads)
+        } catch {
+            throw .malformed("NTT failed: \(error)")
         }
-        try await toCoset(&aValues)
-        try await toCoset(&bValues)
-        try await toCoset(&cValues)
-        for i in 0..<n { aValues[i] = aValues[i] * bValues[i] - cValues[i] }
-        return aValues
+        return values
+    }
+
+    /// A·B − C on the odd coset, the values the `h` points weigh, from the three rows' values
+    /// there; `a` is reused for the result.
+    static func quotient(_ a: [Fr], _ b: [Fr], _ c: [Fr]) -> [Fr] {
+        var values = a
+        for i in values.indices { values[i] = values[i] * b[i] - c[i] }
+        return values
+    }
+
+    /// The five MSMs of a proof, by one thread: one at a time, the least memory held at once.
+    static func sequentialSums(
+        _ key: ProvingKey, rows: (a: [Fr], b: [Fr], c: [Fr]), witness: [Fr], privateWitness: [Fr]
+    ) async throws(Groth16Error) -> (a: G1, b1: G1, b2: G2, c: G1, h: G1) {
+        let domain = try domain(size: key.domainSize)
+        let shift = try self.domain(size: 2 * key.domainSize).generator
+        let quotient = quotient(
+            try await cosetEvaluations(rows.a, domain: domain, shift: shift, threads: 1),
+            try await cosetEvaluations(rows.b, domain: domain, shift: shift, threads: 1),
+            try await cosetEvaluations(rows.c, domain: domain, shift: shift, threads: 1))
+        return (
+            await MSM.multiply(points: key.a, scalars: witness),
+            await MSM.multiply(points: key.b1, scalars: witness),
+            await MSM.multiply(points: key.b2, scalars: witness),
+            await MSM.multiply(points: key.c, scalars: privateWitness),
+            await MSM.multiply(points: key.h, scalars: quotient)
+        )
+    }
+
+    /// One part of a proof's work, as a task of `concurrentSums` returns it.
+    enum ProofPart: Sendable {
+        case cosetEvaluations(row: Int, [Fr])
+        case g1(sum: Int, G1)
+        case g2(G2)
+    }
+
+    /// The five MSMs of a proof on several threads, with the quotient's three NTT chains,
+    /// as one pool of tasks. The order in which tasks start decides how well the threads
+    /// stay busy, as the pool runs them first come, first served: the NTT chains first
+    /// (the `h` MSM waits for them); then the G2 MSM, several times longer than the others,
+    /// which fills the threads as the chains end; once the quotient is known, the `h` MSM
+    /// and the three other G1 MSMs, largest first, so the smallest pieces come last and the
+    /// threads finish together. (Started together with the chains, the MSMs' tasks used to
+    /// hold the threads while the chains waited, and the `h` MSM then ran alone at the end.)
+    static func concurrentSums(
+        _ key: ProvingKey, rows: (a: [Fr], b: [Fr], c: [Fr]), witness: [Fr], privateWitness: [Fr], threads: Int
+    ) async throws(Groth16Error) -> (a: G1, b1: G1, b2: G2, c: G1, h: G1) {
+        let domain = try domain(size: key.domainSize)
+        let shift = try self.domain(size: 2 * key.domainSize).generator
+        let gathered: Result<(a: G1, b1: G1, b2: G2, c: G1, h: G1), Groth16Error> =
+            await withTaskGroup(of: Result<ProofPart, Groth16Error>.self) { group in
+                for (row, values) in [rows.a, rows.b, rows.c].enumerated() {
+                    group.addTask {
+                        do throws(Groth16Error) {
+                            // One thread a chain: three chains keep two threads busier than
+                            // one chain at a time split across them.
+                            return .success(
+                                .cosetEvaluations(
+                                    row: row,
+                                    try await cosetEvaluations(values, domain: domain, shift: shift, threads: 1)))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
+                group.addTask { .success(.g2(await MSM.multiply(points: key.b2, scalars: witness, threads: threads))) }
+                var rowValues: [[Fr]?] = [nil, nil, nil]
+                var g1Sums: [G1?] = [nil, nil, nil, nil]  // a, b1, c, h
+                var b2Sum: G2?
+                while let result = await group.next() {
+                    switch result {
+                    case .failure(let error):
+                        group.cancelAll()
+                        return .failure(error)
+                    case .success(.cosetEvaluations(let row, let values)):
+                        rowValues[row] = values
+                        guard let a = rowValues[0], let b = rowValues[1], let c = rowValues[2] else { continue }
+                        rowValues = [nil, nil, nil]
+                        let quotient = quotient(a, b, c)
+                        group.addTask {
+                            .success(
+                                .g1(sum: 3, await MSM.multiply(points: key.h, scalars: quotient, threads: threads)))
+                        }
+                        group.addTask {
+                            .success(.g1(sum: 0, await MSM.multiply(points: key.a, scalars: witness, threads: threads)))
+                        }
+                        group.addTask {
+                            .success(
+                                .g1(
+                                    sum: 2, await MSM.multiply(points: key.c, scalars: privateWitness, threads: threads)
+                                ))
+                        }
+                        group.addTask {
+                            .success(
+                                .g1(sum: 1, await MSM.multiply(points: key.b1, scalars: witness, threads: threads)))
+                        }
+                    case .success(.g1(let index, let sum)):
+                        g1Sums[index] = sum
+                    case .success(.g2(let sum)):
+                        b2Sum = sum
+                    }
+                }
+                return .success((g1Sums[0]!, g1Sums[1]!, b2Sum!, g1Sums[2]!, g1Sums[3]!))
+            }
+        return try gathered.get()
     }
 
     /// A proof for `witness` (one value per wire, wire 0 = 1), with fresh r and s from
@@ -168,29 +263,11 @@ public enum Groth16 {
         try key.r1cs.checkShape(of: witness)
         let rows = try rowEvaluations(key, witness: witness)
         let privateWitness = Array(witness[(key.publicCount + 1)...])
-        let sums: (a: G1, b1: G1, b2: G2, c: G1, h: G1)
-        if threads <= 1 {
-            // One at a time: the least memory held at once.
-            let quotient = try await quotientEvaluations(rows, domainSize: key.domainSize, threads: 1)
-            sums = (
-                await MSM.multiply(points: key.a, scalars: witness),
-                await MSM.multiply(points: key.b1, scalars: witness),
-                await MSM.multiply(points: key.b2, scalars: witness),
-                await MSM.multiply(points: key.c, scalars: privateWitness),
-                await MSM.multiply(points: key.h, scalars: quotient)
-            )
-        } else {
-            // The four MSMs that need only the witness run while the quotient is computed,
-            // and all of them share the threads: each MSM alone leaves cores idle at its
-            // start and end, and the G2 one is several times longer than the others.
-            async let aSum = MSM.multiply(points: key.a, scalars: witness, threads: threads)
-            async let b1Sum = MSM.multiply(points: key.b1, scalars: witness, threads: threads)
-            async let b2Sum = MSM.multiply(points: key.b2, scalars: witness, threads: threads)
-            async let cSum = MSM.multiply(points: key.c, scalars: privateWitness, threads: threads)
-            let quotient = try await quotientEvaluations(rows, domainSize: key.domainSize, threads: threads)
-            let hSum = await MSM.multiply(points: key.h, scalars: quotient, threads: threads)
-            sums = (await aSum, await b1Sum, await b2Sum, await cSum, hSum)
-        }
+        let sums =
+            threads <= 1
+            ? try await sequentialSums(key, rows: rows, witness: witness, privateWitness: privateWitness)
+            : try await concurrentSums(
+                key, rows: rows, witness: witness, privateWitness: privateWitness, threads: threads)
         let (aSum, b1Sum, b2Sum, cSum, hSum) = sums
 
         let r = Fr.random(using: &generator)
