@@ -81,6 +81,13 @@ extension JacobianPoint where Curve == G2Curve {
 }
 
 extension AffinePoint where Curve == G2Curve {
+    /// ψ(P) = (conj(x)·γx, conj(y)·γy).
+    public var psi: AffinePoint {
+        if isInfinity { return self }
+        let frobenius = FrobeniusCoefficients.shared
+        return AffinePoint(x: x.conjugate() * frobenius.twistX, y: y.conjugate() * frobenius.twistY)
+    }
+
     /// [k]P for P in G2, by the ψ decomposition.
     public static func * (point: AffinePoint, scalar: Fr) -> G2 {
         point.jacobian * scalar

@@ -54,37 +54,26 @@ public enum MSM {
     /// Σ kᵢ·Pᵢ in G1 by interleaved windows over the GLV halves: 128 shared doublings.
     static func interleavedG1(points: [G1Affine], scalars: [Fr]) -> G1 {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
-        var parts: [(point: G1Affine, magnitude: UInt256, negative: Bool)] = []
-        parts.reserveCapacity(2 * points.count)
+        var terms: [(point: G1, parts: [(magnitude: UInt256, negative: Bool)])] = []
+        terms.reserveCapacity(points.count)
         for (point, scalar) in zip(points, scalars) where !point.isInfinity && !scalar.isZero {
             let (k1, k1Negative, k2, k2Negative) = G1Endomorphism.decompose(scalar.canonical)
-            parts.append((point, k1, k1Negative))
-            parts.append((point.phi, k2, k2Negative))
+            terms.append((point.jacobian, [(k1, k1Negative), (k2, k2Negative)]))
         }
-        return interleaved(parts)
+        return G1.interleavedSum(terms, endomorphism: \.phi)
     }
 
     /// Σ kᵢ·Pᵢ in G2 by interleaved windows over the whole scalars: exact for any point on
     /// the twist, as the bucket method is (a proving key's points are not assumed in G2).
     static func interleavedG2(points: [G2Affine], scalars: [Fr]) -> G2 {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
-        var parts: [(point: G2Affine, magnitude: UInt256, negative: Bool)] = []
-        parts.reserveCapacity(points.count)
+        var terms: [(point: G2, parts: [(magnitude: UInt256, negative: Bool)])] = []
+        terms.reserveCapacity(points.count)
         for (point, scalar) in zip(points, scalars) where !point.isInfinity && !scalar.isZero {
-            parts.append((point, scalar.canonical, false))
+            terms.append((point.jacobian, [(scalar.canonical, false)]))
         }
-        return interleaved(parts)
-    }
-
-    /// Σ ±mᵢ·Pᵢ: width-5 signed digits and a table of odd multiples for every part, summed
-    /// over one shared run of doublings.
-    static func interleaved<Curve>(_ parts: [(point: AffinePoint<Curve>, magnitude: UInt256, negative: Bool)])
-        -> JacobianPoint<Curve>
-    {
-        let width = 5
-        return JacobianPoint.interleavedSum(
-            digits: parts.map { wnafDigits($0.magnitude, width: width) },
-            tables: parts.map { ($0.negative ? -$0.point : $0.point).jacobian.oddMultiples(width: width) })
+        // One part a point: the endomorphism is never applied.
+        return G2.interleavedSum(terms, endomorphism: { $0 })
     }
 
     /// Σ scalars[i]·points[i]; with `images` (φ of every point) each scalar is split by GLV.
