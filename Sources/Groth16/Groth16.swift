@@ -151,11 +151,9 @@ public enum Groth16 {
     }
 
     /// A·B − C on the odd coset, the values the `h` points weigh, from the three rows' values
-    /// there; `a` is reused for the result.
-    static func quotient(_ a: [Fr], _ b: [Fr], _ c: [Fr]) -> [Fr] {
-        var values = a
-        for i in values.indices { values[i] = values[i] * b[i] - c[i] }
-        return values
+    /// there, written over A's (in place, so a large circuit holds no fourth array).
+    static func formQuotient(_ a: inout [Fr], _ b: [Fr], _ c: [Fr]) {
+        for i in a.indices { a[i] = a[i] * b[i] - c[i] }
     }
 
     /// The five MSMs of a proof, by one thread: one at a time, the least memory held at once.
@@ -164,9 +162,9 @@ public enum Groth16 {
     ) async throws(Groth16Error) -> (a: G1, b1: G1, b2: G2, c: G1, h: G1) {
         let domain = try domain(size: key.domainSize)
         let shift = try self.domain(size: 2 * key.domainSize).generator
-        let quotient = quotient(
-            try await cosetEvaluations(rows.a, domain: domain, shift: shift, threads: 1),
-            try await cosetEvaluations(rows.b, domain: domain, shift: shift, threads: 1),
+        var quotient = try await cosetEvaluations(rows.a, domain: domain, shift: shift, threads: 1)
+        formQuotient(
+            &quotient, try await cosetEvaluations(rows.b, domain: domain, shift: shift, threads: 1),
             try await cosetEvaluations(rows.c, domain: domain, shift: shift, threads: 1))
         return (
             await MSM.multiply(points: key.a, scalars: witness),
@@ -223,10 +221,10 @@ public enum Groth16 {
                         group.cancelAll()
                         return .failure(error)
                     case .success(.cosetEvaluations(let row, let values)):
-                        rowValues[row] = values
-                        guard let a = rowValues[0], let b = rowValues[1], let c = rowValues[2] else { continue }
+                        rowValues[row] = consume values
+                        guard var quotient = rowValues[0], let b = rowValues[1], let c = rowValues[2] else { continue }
                         rowValues = [nil, nil, nil]
-                        let quotient = quotient(a, b, c)
+                        formQuotient(&quotient, b, c)
                         group.addTask {
                             .success(
                                 .g1(sum: 3, await MSM.multiply(points: key.h, scalars: quotient, threads: threads)))
