@@ -175,10 +175,15 @@ public enum Groth16 {
         )
     }
 
+    /// The G1 sums of a proof, by the query each weighs.
+    enum G1Sum: Int, Sendable {
+        case a, b1, c, h
+    }
+
     /// One part of a proof's work, as a task of `concurrentSums` returns it.
     enum ProofPart: Sendable {
         case cosetEvaluations(row: Int, [Fr])
-        case g1(sum: Int, G1)
+        case g1(G1Sum, G1)
         case g2(G2)
     }
 
@@ -213,7 +218,7 @@ public enum Groth16 {
                 }
                 group.addTask { .success(.g2(await MSM.multiply(points: key.b2, scalars: witness, threads: threads))) }
                 var rowValues: [[Fr]?] = [nil, nil, nil]
-                var g1Sums: [G1?] = [nil, nil, nil, nil]  // a, b1, c, h
+                var g1Sums: [G1Sum: G1] = [:]
                 var b2Sum: G2?
                 while let result = await group.next() {
                     switch result {
@@ -227,28 +232,28 @@ public enum Groth16 {
                         formQuotient(&quotient, b, c)
                         group.addTask {
                             .success(
-                                .g1(sum: 3, await MSM.multiply(points: key.h, scalars: quotient, threads: threads)))
+                                .g1(.h, await MSM.multiply(points: key.h, scalars: quotient, threads: threads)))
                         }
                         group.addTask {
-                            .success(.g1(sum: 0, await MSM.multiply(points: key.a, scalars: witness, threads: threads)))
+                            .success(.g1(.a, await MSM.multiply(points: key.a, scalars: witness, threads: threads)))
                         }
                         group.addTask {
                             .success(
                                 .g1(
-                                    sum: 2, await MSM.multiply(points: key.c, scalars: privateWitness, threads: threads)
+                                    .c, await MSM.multiply(points: key.c, scalars: privateWitness, threads: threads)
                                 ))
                         }
                         group.addTask {
                             .success(
-                                .g1(sum: 1, await MSM.multiply(points: key.b1, scalars: witness, threads: threads)))
+                                .g1(.b1, await MSM.multiply(points: key.b1, scalars: witness, threads: threads)))
                         }
-                    case .success(.g1(let index, let sum)):
-                        g1Sums[index] = sum
+                    case .success(.g1(let which, let sum)):
+                        g1Sums[which] = sum
                     case .success(.g2(let sum)):
                         b2Sum = sum
                     }
                 }
-                return .success((g1Sums[0]!, g1Sums[1]!, b2Sum!, g1Sums[2]!, g1Sums[3]!))
+                return .success((g1Sums[.a]!, g1Sums[.b1]!, b2Sum!, g1Sums[.c]!, g1Sums[.h]!))
             }
         return try gathered.get()
     }
