@@ -54,7 +54,7 @@ public enum MSM {
     /// Σ kᵢ·Pᵢ in G1 by interleaved windows over the GLV halves: 128 shared doublings.
     static func interleavedG1(points: [G1Affine], scalars: [Fr]) -> G1 {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
-        var terms: [(point: G1, parts: [(magnitude: UInt256, negative: Bool)])] = []
+        var terms: [(point: G1, parts: [ScalarPart])] = []
         terms.reserveCapacity(points.count)
         for (point, scalar) in zip(points, scalars) where !point.isInfinity && !scalar.isZero {
             let (k1, k1Negative, k2, k2Negative) = G1Endomorphism.decompose(scalar.canonical)
@@ -67,7 +67,7 @@ public enum MSM {
     /// the twist, as the bucket method is (a proving key's points are not assumed in G2).
     static func interleavedG2(points: [G2Affine], scalars: [Fr]) -> G2 {
         precondition(points.count == scalars.count, "MSM needs one scalar per point")
-        var terms: [(point: G2, parts: [(magnitude: UInt256, negative: Bool)])] = []
+        var terms: [(point: G2, parts: [ScalarPart])] = []
         terms.reserveCapacity(points.count)
         for (point, scalar) in zip(points, scalars) where !point.isInfinity && !scalar.isZero {
             terms.append((point.jacobian, [(scalar.canonical, false)]))
@@ -171,7 +171,7 @@ public enum MSM {
         static let fullScalarBits = 255
         /// GLV halves below 2^128 in magnitude, with a bit to spare for the carry.
         static let splitScalarBits = 129
-        /// Up to this many points, interleaved windows beat buckets (see `interleaved`).
+        /// Up to this many points, interleaved windows beat buckets (see `interleavedG1`).
         static let strausLimit = 16
 
         /// Whether each scalar is split by GLV into two rows of digits, for Pᵢ and φ(Pᵢ).

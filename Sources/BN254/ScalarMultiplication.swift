@@ -1,3 +1,6 @@
+/// One part of a split scalar: its magnitude, and whether it is taken negatively.
+@usableFromInline typealias ScalarPart = (magnitude: UInt256, negative: Bool)
+
 /// Scalar multiplication.
 extension JacobianPoint {
     /// [k]P for any 256-bit integer k, exactly (no reduction modulo the group
@@ -30,7 +33,7 @@ extension JacobianPoint {
     /// doublings as long as the longest part, the parts' additions sharing it.
     @inlinable
     func multiplied(
-        byParts parts: [(magnitude: UInt256, negative: Bool)],
+        byParts parts: [ScalarPart],
         endomorphism: (AffinePoint<Curve>) -> AffinePoint<Curve>
     ) -> JacobianPoint {
         JacobianPoint.interleavedSum([(self, parts)], endomorphism: endomorphism)
@@ -45,7 +48,7 @@ extension JacobianPoint {
     /// against 11M + 5S), which repays the inversion many times over.
     @inlinable
     static func interleavedSum(
-        _ terms: [(point: JacobianPoint, parts: [(magnitude: UInt256, negative: Bool)])],
+        _ terms: [(point: JacobianPoint, parts: [ScalarPart])],
         endomorphism: (AffinePoint<Curve>) -> AffinePoint<Curve>
     ) -> JacobianPoint {
         let width = 5

@@ -13,6 +13,16 @@ func entries(_ range: ClosedRange<LogIndex>, term: Term) -> [Entry] {
     range.map { Entry(term: term, index: $0, data: Array("entry \($0) of term \(term)".utf8)) }
 }
 
+/// Writes entries 1…last one per `persist`, each with the commit index just below it, as a
+/// leader appending one proposal at a time does.
+func persistOneAtATime(_ log: DurableLog, through last: LogIndex) throws {
+    for index in LogIndex(1)...last {
+        try log.persist(
+            hardState: HardState(term: 1, vote: 1, commit: index - 1), snapshot: nil,
+            entries: entries(index...index, term: 1))
+    }
+}
+
 func segments(in directory: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("wal-") }.sorted()
 }
@@ -104,11 +114,7 @@ struct DurableLogTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = try DurableLog(directory: directory, segmentLimit: 300)
         // Entries are synced as they are written: sealing their segment needs no sync.
-        for index in LogIndex(1)...6 {
-            try log.persist(
-                hardState: HardState(term: 1, vote: 1, commit: index - 1), snapshot: nil,
-                entries: entries(index...index, term: 1))
-        }
+        try persistOneAtATime(log, through: 6)
         #expect(try segments(in: directory).count > 1)
         #expect(log.sealingSyncs == 0)
         // A new commit index alone is written without a sync; the segment that holds it
@@ -128,11 +134,7 @@ struct DurableLogTests {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = try DurableLog(directory: directory, segmentLimit: 400)
-        for index in LogIndex(1)...40 {
-            try log.persist(
-                hardState: HardState(term: 1, vote: 1, commit: index - 1), snapshot: nil,
-                entries: entries(index...index, term: 1))
-        }
+        try persistOneAtATime(log, through: 40)
         let before = try segments(in: directory).count
         #expect(before > 5)
         let snapshot = Snapshot(index: 30, term: 1, configuration: Configuration(voters: [1]), data: [1, 2, 3])
