@@ -18,6 +18,16 @@ public struct Fp: PrimeField {
         public static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
             UInt256(zkp_fp_montgomery_product(a.limbs, b.limbs))
         }
+
+        @inlinable @inline(__always)
+        public static func wideProduct(_ a: UInt256, _ b: UInt256) -> UInt512 {
+            UInt512(zkp_wide_product(a.limbs, b.limbs))
+        }
+
+        @inlinable @inline(__always)
+        public static func montgomeryReduce(_ t: UInt512) -> UInt256 {
+            UInt256(zkp_fp_montgomery_reduce(t.limbs))
+        }
     #endif
 
     @inlinable public static var modulus: UInt256 {

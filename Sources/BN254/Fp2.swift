@@ -28,20 +28,38 @@ public struct Fp2: FieldElement {
     @inlinable @inline(__always)
     public func doubled() -> Fp2 { Fp2(c0.doubled(), c1.doubled()) }
 
-    /// Karatsuba: three base-field products.
+    /// Karatsuba with lazy reduction: three 512-bit products, combined before they are
+    /// reduced, so two Montgomery reductions instead of three and no modular additions.
     @inlinable @inline(__always)
     public static func * (lhs: Fp2, rhs: Fp2) -> Fp2 {
-        let v0 = lhs.c0 * rhs.c0
-        let v1 = lhs.c1 * rhs.c1
-        let cross = (lhs.c0 + lhs.c1) * (rhs.c0 + rhs.c1)
-        return Fp2(v0 - v1, cross - v0 - v1)
+        let (a0, a1) = (lhs.c0.montgomery, lhs.c1.montgomery)
+        let (b0, b1) = (rhs.c0.montgomery, rhs.c1.montgomery)
+        let v0 = Fp.wideProduct(a0, b0)
+        let v1 = Fp.wideProduct(a1, b1)
+        // Sums below 2p < 2^255: no carry, and no reduction needed before the product.
+        let cross = Fp.wideProduct(a0.addingReportingCarry(a1).sum, b0.addingReportingCarry(b1).sum)
+        // a0·b1 + a1·b0 = cross − v0 − v1, at least 0 and below 2p² < p·2^256.
+        let imaginary = cross.subtractingReportingBorrow(v0).difference.subtractingReportingBorrow(v1).difference
+        // a0·b0 − a1·b1 lies in (−p², p²); after a borrow, adding p·2^256 brings it into [0, p·2^256).
+        var (real, borrow) = v0.subtractingReportingBorrow(v1)
+        let mask = 0 &- UInt64(borrow ? 1 : 0)
+        let p = Fp.modulus
+        real.high = real.high.addingReportingCarry(UInt256(p.l0 & mask, p.l1 & mask, p.l2 & mask, p.l3 & mask)).sum
+        return Fp2(Fp(montgomery: Fp.montgomeryReduce(real)), Fp(montgomery: Fp.montgomeryReduce(imaginary)))
     }
 
-    /// (a + b·u)² = (a + b)(a − b) + 2ab·u: two base-field products.
+    /// (a + b·u)² = (a + b)(a − b) + 2ab·u: two products, reduced from 512 bits so that
+    /// their factors need no reduction: a + b, a + (p − b) and 2a are below 2p, and
+    /// (2p)² < p·2^256.
     @inlinable @inline(__always)
     public func squared() -> Fp2 {
-        let ab = c0 * c1
-        return Fp2((c0 + c1) * (c0 - c1), ab.doubled())
+        let (a, b) = (c0.montgomery, c1.montgomery)
+        let sum = a.addingReportingCarry(b).sum
+        let difference = a.addingReportingCarry(Fp.modulus.subtractingReportingBorrow(b).difference).sum
+        let doubled = a.addingReportingCarry(a).sum
+        return Fp2(
+            Fp(montgomery: Fp.montgomeryReduce(Fp.wideProduct(sum, difference))),
+            Fp(montgomery: Fp.montgomeryReduce(Fp.wideProduct(doubled, b))))
     }
 
     /// Multiplication by a base-field element.

@@ -28,6 +28,13 @@ public protocol PrimeField: FieldElement, Comparable {
     /// a·b·2^−256 mod m for a, b < m: the one primitive every product and square uses.
     /// `portableMontgomeryProduct` by default; `Fp` and `Fr` may use an assembly kernel.
     static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256
+    /// The 512-bit product a·b of any two 256-bit numbers: the first half of the product
+    /// above, for sums of products that are reduced once (`Fp2`).
+    /// `portableWideProduct` by default; `Fp` may use an assembly kernel.
+    static func wideProduct(_ a: UInt256, _ b: UInt256) -> UInt512
+    /// t·2^−256 mod m for t < m·2^256: the second half.
+    /// `portableMontgomeryReduce` by default; `Fp` may use an assembly kernel.
+    static func montgomeryReduce(_ t: UInt512) -> UInt256
 }
 
 // MARK: - Arithmetic
@@ -101,6 +108,39 @@ extension PrimeField {
         montgomeryRound(&t0, &t1, &t2, &t3, a, b.l2)
         montgomeryRound(&t0, &t1, &t2, &t3, a, b.l3)
         return reduceOnce(UInt256(t0, t1, t2, t3))
+    }
+
+    @inlinable @inline(__always)
+    public static func wideProduct(_ a: UInt256, _ b: UInt256) -> UInt512 { portableWideProduct(a, b) }
+
+    @inlinable @inline(__always)
+    public static func montgomeryReduce(_ t: UInt512) -> UInt256 { portableMontgomeryReduce(t) }
+
+    /// The 512-bit product in Swift: the definition, and the oracle of the assembly kernel.
+    @inlinable @inline(__always)
+    public static func portableWideProduct(_ a: UInt256, _ b: UInt256) -> UInt512 {
+        let (high, low) = a.multipliedFullWidth(by: b)
+        return UInt512(low: low, high: high)
+    }
+
+    /// Montgomery's reduction in Swift: the definition, and the oracle of the assembly kernel.
+    ///
+    /// Four rounds t = (t + q·m)/2^64 clear the low half; what they leave is at most m
+    /// (and fits four limbs), the high half is below m, so one subtraction of m finishes.
+    @inlinable @inline(__always)
+    public static func portableMontgomeryReduce(_ t: UInt512) -> UInt256 {
+        let m = modulus
+        var (t0, t1, t2, t3) = (t.low.l0, t.low.l1, t.low.l2, t.low.l3)
+        for _ in 0..<4 {
+            let q = t0 &* montgomeryInverse
+            var carry: UInt64
+            (carry, _) = multiplyAdd(t0, q, m.l0, 0)
+            (carry, t0) = multiplyAdd(t1, q, m.l1, carry)
+            (carry, t1) = multiplyAdd(t2, q, m.l2, carry)
+            (carry, t2) = multiplyAdd(t3, q, m.l3, carry)
+            t3 = carry
+        }
+        return reduceOnce(UInt256(t0, t1, t2, t3).addingReportingCarry(t.high).sum)
     }
 
     /// One CIOS round: t = (t + a·bᵢ + q·m) / 2^64 with q chosen to clear the low limb.

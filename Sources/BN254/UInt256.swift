@@ -324,3 +324,47 @@ public func hexDecode(_ text: some StringProtocol) -> [UInt8]? {
     }
     return bytes
 }
+
+// MARK: - Double width
+
+/// A 512-bit unsigned integer: a product of two field elements before its Montgomery
+/// reduction, so that sums of products can be reduced once (see `Fp2`).
+@frozen
+public struct UInt512: Hashable, Sendable {
+    public var low: UInt256
+    public var high: UInt256
+
+    @inlinable @inline(__always)
+    public init(low: UInt256, high: UInt256) {
+        self.low = low
+        self.high = high
+    }
+
+    /// `self + other` and the carry out of bit 511.
+    @inlinable @inline(__always)
+    public func addingReportingCarry(_ other: UInt512) -> (sum: UInt512, carry: Bool) {
+        let (s0, c0) = addWithCarry(low.l0, other.low.l0, 0)
+        let (s1, c1) = addWithCarry(low.l1, other.low.l1, c0)
+        let (s2, c2) = addWithCarry(low.l2, other.low.l2, c1)
+        let (s3, c3) = addWithCarry(low.l3, other.low.l3, c2)
+        let (s4, c4) = addWithCarry(high.l0, other.high.l0, c3)
+        let (s5, c5) = addWithCarry(high.l1, other.high.l1, c4)
+        let (s6, c6) = addWithCarry(high.l2, other.high.l2, c5)
+        let (s7, c7) = addWithCarry(high.l3, other.high.l3, c6)
+        return (UInt512(low: UInt256(s0, s1, s2, s3), high: UInt256(s4, s5, s6, s7)), c7 != 0)
+    }
+
+    /// `self − other` and whether it borrowed (that is, `self < other`).
+    @inlinable @inline(__always)
+    public func subtractingReportingBorrow(_ other: UInt512) -> (difference: UInt512, borrow: Bool) {
+        let (d0, b0) = subtractWithBorrow(low.l0, other.low.l0, 0)
+        let (d1, b1) = subtractWithBorrow(low.l1, other.low.l1, b0)
+        let (d2, b2) = subtractWithBorrow(low.l2, other.low.l2, b1)
+        let (d3, b3) = subtractWithBorrow(low.l3, other.low.l3, b2)
+        let (d4, b4) = subtractWithBorrow(high.l0, other.high.l0, b3)
+        let (d5, b5) = subtractWithBorrow(high.l1, other.high.l1, b4)
+        let (d6, b6) = subtractWithBorrow(high.l2, other.high.l2, b5)
+        let (d7, b7) = subtractWithBorrow(high.l3, other.high.l3, b6)
+        return (UInt512(low: UInt256(d0, d1, d2, d3), high: UInt256(d4, d5, d6, d7)), b7 != 0)
+    }
+}

@@ -40,6 +40,26 @@ struct ExtensionFieldTests {
         checkAxioms(Fp12.random, rounds: 20, using: &rng)
     }
 
+    @Test("Fp2's lazily reduced product and square equal the schoolbook formulas over Fp")
+    func fp2ProductMatchesSchoolbook() {
+        var rng = SeededRandom.forTest("fp2 lazy reduction")
+        let minusOne = -Fp.one
+        // Coordinates at the extremes drive a0·b0 − a1·b1 to both signs and the sums to 2p − 2.
+        var elements: [Fp2] = [
+            .zero, .one, Fp2(.zero, .one), Fp2(minusOne, minusOne), Fp2(.zero, minusOne), Fp2(minusOne, .zero),
+            Fp2(.one, minusOne), Fp2(minusOne, .one),
+        ]
+        for _ in 0..<60 { elements.append(.random(using: &rng)) }
+        for a in elements {
+            #expect(a.squared() == Fp2(a.c0 * a.c0 - a.c1 * a.c1, a.c0 * a.c1 + a.c1 * a.c0), "\(a)²")
+            for b in elements {
+                let product = a * b
+                #expect(product == Fp2(a.c0 * b.c0 - a.c1 * b.c1, a.c0 * b.c1 + a.c1 * b.c0), "\(a) · \(b)")
+                #expect(product.c0.montgomery < Fp.modulus && product.c1.montgomery < Fp.modulus)
+            }
+        }
+    }
+
     @Test("u² = −1, v³ = ξ, w² = v")
     func definingRelations() {
         let u = Fp2(.zero, .one)

@@ -47,6 +47,50 @@ struct PrimeFieldTests {
         check(Fr.self, using: &rng)
     }
 
+    @Test("the wide product and the reduction in use (the assembly kernels where built) equal the Swift definitions")
+    func wideProductAndReductionMatchPortable() {
+        var rng = SeededRandom.forTest("wide product and reduction vs portable")
+        func check<F: PrimeField>(_: F.Type, using rng: inout SeededRandom) {
+            let m = F.modulus
+            let twoM = m.addingReportingCarry(m).sum
+            let max = UInt256(UInt64.max, UInt64.max, UInt64.max, UInt64.max)
+            // Factors up to 2m − 1 (lazily reduced sums), and every limb at its extremes.
+            var values: [UInt256] = [
+                .zero, UInt256(1), m.subtractingReportingBorrow(UInt256(1)).difference, m,
+                twoM.subtractingReportingBorrow(UInt256(1)).difference, max, UInt256(0, 0, 0, UInt64.max),
+                UInt256(UInt64.max, 0, UInt64.max, 0),
+            ]
+            for _ in 0..<100 {
+                let a = F.random(using: &rng).montgomery
+                values.append(a)
+                values.append(a.addingReportingCarry(F.random(using: &rng).montgomery).sum)
+            }
+            for a in values {
+                for b in values {
+                    let product = F.wideProduct(a, b)
+                    #expect(product == F.portableWideProduct(a, b), "\(a) · \(b)")
+                    #expect(a.multipliedFullWidth(by: b) == (product.high, product.low))
+                    // The reduction's domain is t < m·2^256: products of factors below 2m
+                    // qualify when 4m < 2^256, as for both moduli.
+                    guard a < twoM, b < twoM else { continue }
+                    let reduced = F.montgomeryReduce(product)
+                    #expect(reduced == F.portableMontgomeryReduce(product), "\(a) · \(b)")
+                    #expect(reduced < m)
+                    if a < m, b < m { #expect(reduced == F.montgomeryProduct(a, b)) }
+                }
+            }
+            // The extremes of the domain: m·2^256 − 1, and high halves of m − 1 with any low half.
+            let mMinusOne = m.subtractingReportingBorrow(UInt256(1)).difference
+            for low in [UInt256.zero, UInt256(1), max, F.random(using: &rng).montgomery] {
+                let t = UInt512(low: low, high: mMinusOne)
+                #expect(F.montgomeryReduce(t) == F.portableMontgomeryReduce(t))
+                #expect(F.montgomeryReduce(t) < m)
+            }
+        }
+        check(Fp.self, using: &rng)
+        check(Fr.self, using: &rng)
+    }
+
     @Test("the divsteps inverse equals Fermat's a^(m−2), on random, short and edge representations")
     func inverseMatchesFermat() {
         var rng = SeededRandom.forTest("inverse vs Fermat")

@@ -1,11 +1,13 @@
 // Montgomery multiplication for the two BN254 moduli in x86-64 assembly.
 //
-// The one thing here is the product a·b·2^-256 mod m of four-limb numbers. It uses
+// The one thing here is the product a·b·2^-256 mod m of four-limb numbers, whole or in
+// its two halves (the 512-bit product, then the reduction). It uses
 // `mulx` (BMI2) with two independent carry chains, `adcx` and `adox` (ADX), which a
 // compiler does not emit from portable code: measured on the reference machine it
 // takes 17.7 ns against 24.4 ns for the Swift version when several products are in
 // flight, and 20.4 against 25.1 ns in a dependent chain. The Swift version
-// (`PrimeField.portableMontgomeryProduct`) stays the definition and the tests' oracle.
+// (`PrimeField.portableMontgomeryProduct`, `portableWideProduct`, `portableMontgomeryReduce`)
+// stays the definition and the tests' oracle.
 //
 // The functions are `static inline` so that Swift inlines them into the field
 // arithmetic; they exist only on x86-64, and the package uses them only when it
@@ -19,6 +21,11 @@
 typedef struct {
     uint64_t l0, l1, l2, l3;
 } zkp_limbs;
+
+/// Eight little-endian 64-bit limbs: a 512-bit product.
+typedef struct {
+    zkp_limbs low, high;
+} zkp_wide_limbs;
 
 #if defined(__x86_64__)
 
@@ -125,12 +132,90 @@ zkp_montgomery_product(zkp_limbs a, zkp_limbs b, const uint64_t *m) {
     return result;
 }
 
-#undef ZKP_MULTIPLY_ROW
-#undef ZKP_REDUCTION_ROW
-
 /// a·b·2^-256 mod p for a, b < p.
 static inline __attribute__((always_inline)) zkp_limbs zkp_fp_montgomery_product(zkp_limbs a, zkp_limbs b) {
     return zkp_montgomery_product(a, b, zkp_fp_modulus_and_inverse);
+}
+
+// The two halves of the product above, for arithmetic that sums several products before
+// it reduces (Fp2's Karatsuba, lazily reduced): one reduction instead of one a product.
+
+/// The full 512-bit product a·b of any four-limb numbers, schoolbook: the multiply rows
+/// above, each writing a fresh top word.
+static inline __attribute__((always_inline)) zkp_wide_limbs zkp_wide_product(zkp_limbs a, zkp_limbs b) {
+    uint64_t t0, t1, t2, t3, t4, t5, t6, t7, lo, hi;
+    __asm__(
+        "movq %[b0], %%rdx\n\t"
+        "mulxq %[a0], %[t0], %[t1]\n\t"
+        "mulxq %[a1], %[lo], %[t2]\n\t"
+        "addq %[lo], %[t1]\n\t"
+        "mulxq %[a2], %[lo], %[t3]\n\t"
+        "adcq %[lo], %[t2]\n\t"
+        "mulxq %[a3], %[lo], %[t4]\n\t"
+        "adcq %[lo], %[t3]\n\t"
+        "adcq $0, %[t4]\n\t"
+        ZKP_MULTIPLY_ROW(b1, t1, t2, t3, t4, t5)
+        ZKP_MULTIPLY_ROW(b2, t2, t3, t4, t5, t6)
+        ZKP_MULTIPLY_ROW(b3, t3, t4, t5, t6, t7)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+          [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7), [lo] "=&r"(lo), [hi] "=&r"(hi)
+        : [a0] "m"(a.l0), [a1] "m"(a.l1), [a2] "m"(a.l2), [a3] "m"(a.l3),
+          [b0] "m"(b.l0), [b1] "m"(b.l1), [b2] "m"(b.l2), [b3] "m"(b.l3)
+        : "rdx", "cc");
+    zkp_wide_limbs product = {{t0, t1, t2, t3}, {t4, t5, t6, t7}};
+    return product;
+}
+
+/// Montgomery's reduction t·2^-256 mod m of a 512-bit t = high·2^256 + low < m·2^256.
+///
+/// The reduction rows above clear the low half into a five-word accumulator u = (low +
+/// q·m)/2^256 ≤ m; the result is u + high < 2m, less m unless that borrows.
+static inline __attribute__((always_inline)) zkp_limbs
+zkp_montgomery_reduce(zkp_wide_limbs t, const uint64_t *m) {
+    uint64_t t0 = t.low.l0, t1 = t.low.l1, t2 = t.low.l2, t3 = t.low.l3, t4, lo, hi;
+    __asm__(
+        "xorl %k[t4], %k[t4]\n\t"
+        ZKP_REDUCTION_ROW(t0, t1, t2, t3, t4)
+        ZKP_REDUCTION_ROW(t1, t2, t3, t4, t0)
+        ZKP_REDUCTION_ROW(t2, t3, t4, t0, t1)
+        ZKP_REDUCTION_ROW(t3, t4, t0, t1, t2)
+        "addq %[h0], %[t4]\n\t"
+        "adcq %[h1], %[t0]\n\t"
+        "adcq %[h2], %[t1]\n\t"
+        "adcq %[h3], %[t2]\n\t"
+        : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [t4] "=&r"(t4),
+          [lo] "=&r"(lo), [hi] "=&r"(hi)
+        : [h0] "m"(t.high.l0), [h1] "m"(t.high.l1), [h2] "m"(t.high.l2), [h3] "m"(t.high.l3),
+          [m0] "m"(m[0]), [m1] "m"(m[1]), [m2] "m"(m[2]), [m3] "m"(m[3]), [inverse] "m"(m[4])
+        : "rdx", "cc");
+    uint64_t r0 = t4, r1 = t0, r2 = t1, r3 = t2;
+    __asm__(
+        "movq %[r0], %[s0]\n\t"
+        "movq %[r1], %[s1]\n\t"
+        "movq %[r2], %[s2]\n\t"
+        "movq %[r3], %[s3]\n\t"
+        "subq %[m0], %[s0]\n\t"
+        "sbbq %[m1], %[s1]\n\t"
+        "sbbq %[m2], %[s2]\n\t"
+        "sbbq %[m3], %[s3]\n\t"
+        "cmovncq %[s0], %[r0]\n\t"
+        "cmovncq %[s1], %[r1]\n\t"
+        "cmovncq %[s2], %[r2]\n\t"
+        "cmovncq %[s3], %[r3]\n\t"
+        : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3),
+          [s0] "=&r"(t0), [s1] "=&r"(t1), [s2] "=&r"(t2), [s3] "=&r"(t3)
+        : [m0] "m"(m[0]), [m1] "m"(m[1]), [m2] "m"(m[2]), [m3] "m"(m[3])
+        : "cc");
+    zkp_limbs result = {r0, r1, r2, r3};
+    return result;
+}
+
+#undef ZKP_MULTIPLY_ROW
+#undef ZKP_REDUCTION_ROW
+
+/// t·2^-256 mod p for t = high·2^256 + low < p·2^256.
+static inline __attribute__((always_inline)) zkp_limbs zkp_fp_montgomery_reduce(zkp_wide_limbs t) {
+    return zkp_montgomery_reduce(t, zkp_fp_modulus_and_inverse);
 }
 
 /// a·b·2^-256 mod r for a, b < r.
