@@ -441,8 +441,38 @@ final class BucketAccumulator<Curve: CurveParameters> {
         return (0..<windows.count).map { reduce(buckets: $0 * perWindow..<($0 + 1) * perWindow) }
     }
 
-    /// Σ (k + 1)·B_k over one window's buckets, as a running sum from the top bucket down.
+    /// Σ (k + 1)·B_k over one window's buckets.
     func reduce(buckets range: Range<Int>) -> JacobianPoint<Curve> {
+        range.count >= AffineLanes<Curve>.minimumBuckets
+            ? AffineLanes<Curve>(bucketCount: range.count).reduce(window(range)) : reduceInJacobian(buckets: range)
+    }
+
+    /// One window's buckets as affine points, each overflow sum folded into its bucket
+    /// (made affine together, then added in one batch).
+    func window(_ range: Range<Int>) -> [AffinePoint<Curve>] {
+        var sums = [AffinePoint<Curve>](repeating: .infinity, count: range.count)
+        var overflowed: [Int] = []
+        for (index, k) in range.enumerated() {
+            let state = occupancy[k]
+            if state & BucketOccupancy.stateMask != BucketOccupancy.empty {
+                sums[index] = AffinePoint(x: buckets[k].x, y: buckets[k].y)
+            }
+            if state & BucketOccupancy.overflowBit != 0 { overflowed.append(index) }
+        }
+        if !overflowed.isEmpty {
+            let addends = JacobianPoint.batchAffine(overflowed.map { overflow[range.lowerBound + $0] })
+            var batch = AffineBatch<Curve>(capacity: overflowed.count)
+            sums.withUnsafeMutableBufferPointer { sums in
+                for (index, addend) in zip(overflowed, addends) { batch.queue(sums.baseAddress! + index, addend) }
+                batch.complete()
+            }
+        }
+        return sums
+    }
+
+    /// Σ (k + 1)·B_k as a running sum from the top bucket down, in Jacobian coordinates:
+    /// for windows too small for affine lanes.
+    func reduceInJacobian(buckets range: Range<Int>) -> JacobianPoint<Curve> {
         var running = JacobianPoint<Curve>.infinity
         var total = JacobianPoint<Curve>.infinity
         for k in range.reversed() {
@@ -527,5 +557,137 @@ final class BucketAccumulator<Curve: CurveParameters> {
             occupancy[k] = occupancy[k] & BucketOccupancy.overflowBit | BucketOccupancy.filled
         }
         batchCount = 0
+    }
+}
+
+/// Independent affine additions target += addend, completed together with one field
+/// inversion (Montgomery's trick), whatever the operands: infinity on either side, equal
+/// points (a doubling) and opposite points (infinity) included. Targets must be distinct.
+struct AffineBatch<Curve: CurveParameters> {
+    typealias Field = Curve.BaseField
+
+    private var targets: [UnsafeMutablePointer<AffinePoint<Curve>>] = []
+    private var addends: [AffinePoint<Curve>] = []
+    private var denominators: [Field] = []
+    private var prefixProducts: [Field] = []
+
+    init(capacity: Int) {
+        targets.reserveCapacity(capacity)
+        addends.reserveCapacity(capacity)
+        denominators.reserveCapacity(capacity)
+        prefixProducts.reserveCapacity(capacity)
+    }
+
+    /// Queues target += addend; additions that need no inversion happen at once.
+    @inline(__always)
+    mutating func queue(_ target: UnsafeMutablePointer<AffinePoint<Curve>>, _ addend: AffinePoint<Curve>) {
+        if addend.isInfinity { return }
+        let point = target.pointee
+        if point.isInfinity {
+            target.pointee = addend
+            return
+        }
+        let denominator: Field
+        if point.x == addend.x {
+            // Opposite points (or a point of order two, which neither group has) sum to infinity.
+            if point.y != addend.y || point.y.isZero {
+                target.pointee = .infinity
+                return
+            }
+            denominator = point.y.doubled()  // a doubling: λ = 3x² / 2y
+        } else {
+            denominator = addend.x - point.x
+        }
+        targets.append(target)
+        addends.append(addend)
+        denominators.append(denominator)
+    }
+
+    /// Completes every queued addition and empties the batch.
+    mutating func complete() {
+        let count = targets.count
+        if count == 0 { return }
+        prefixProducts.removeAll(keepingCapacity: true)
+        var accumulator = Field.one
+        for denominator in denominators {
+            prefixProducts.append(accumulator)
+            accumulator = accumulator * denominator
+        }
+        var inverse = accumulator.inverse()!  // a product of non-zero denominators
+        for j in stride(from: count - 1, through: 0, by: -1) {
+            let denominatorInverse = inverse * prefixProducts[j]
+            inverse = inverse * denominators[j]
+            let point = targets[j].pointee
+            let addend = addends[j]
+            let numerator: Field
+            if point.x == addend.x {
+                let xSquared = point.x.squared()
+                numerator = xSquared.doubled() + xSquared
+            } else {
+                numerator = addend.y - point.y
+            }
+            let slope = numerator * denominatorInverse
+            let x3 = slope.squared() - point.x - addend.x
+            let y3 = slope * (point.x - x3) - point.y
+            targets[j].pointee = AffinePoint(x: x3, y: y3)
+        }
+        targets.removeAll(keepingCapacity: true)
+        addends.removeAll(keepingCapacity: true)
+        denominators.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Σ (k + 1)·B_k over a window's buckets in affine coordinates.
+///
+/// The running-sum reduction is sequential, one bucket after another, so its additions
+/// cannot share an inversion, and in Jacobian form they cost 7M + 4S and 11M + 5S. Cut
+/// into L lanes of s consecutive buckets, the window reduces lane by lane in step: lane j
+/// keeps Rⱼ = Σᵢ B_{js+i} and Tⱼ = Σᵢ (i + 1)·B_{js+i}, and each step's L additions share
+/// one inversion, about 6 products each. Then
+/// Σₖ (k + 1)·B_k = Σⱼ Tⱼ + s·Σⱼ j·Rⱼ, which takes some 3L Jacobian additions and log₂ s
+/// doublings.
+struct AffineLanes<Curve: CurveParameters> {
+    /// Below this many buckets a window reduces in Jacobian coordinates: lanes of at
+    /// least 16 buckets would be too few to amortise each step's inversion.
+    static var minimumBuckets: Int { 1024 }
+
+    let laneCount: Int
+    let laneLength: Int
+
+    /// For a power-of-two bucket count of at least `minimumBuckets`.
+    init(bucketCount: Int) {
+        precondition(bucketCount >= Self.minimumBuckets && bucketCount & (bucketCount - 1) == 0)
+        laneCount = min(256, bucketCount / 16)
+        laneLength = bucketCount / laneCount
+    }
+
+    func reduce(_ buckets: [AffinePoint<Curve>]) -> JacobianPoint<Curve> {
+        precondition(buckets.count == laneCount * laneLength, "one window of buckets")
+        var running = [AffinePoint<Curve>](repeating: .infinity, count: laneCount)
+        var totals = running
+        var batch = AffineBatch<Curve>(capacity: laneCount)
+        running.withUnsafeMutableBufferPointer { running in
+            totals.withUnsafeMutableBufferPointer { totals in
+                for i in stride(from: laneLength - 1, through: 0, by: -1) {
+                    for j in 0..<laneCount { batch.queue(running.baseAddress! + j, buckets[j * laneLength + i]) }
+                    batch.complete()
+                    for j in 0..<laneCount { batch.queue(totals.baseAddress! + j, running[j]) }
+                    batch.complete()
+                }
+            }
+        }
+        // Σⱼ j·Rⱼ as a running sum from the top lane down.
+        var runningSum = JacobianPoint<Curve>.infinity
+        var weighted = JacobianPoint<Curve>.infinity
+        for j in stride(from: laneCount - 1, through: 1, by: -1) {
+            runningSum = runningSum + running[j]
+            weighted = weighted + runningSum
+        }
+        var length = laneLength
+        while length > 1 {
+            weighted = weighted.doubled()
+            length >>= 1
+        }
+        return totals.reduce(weighted) { $0 + $1 }
     }
 }

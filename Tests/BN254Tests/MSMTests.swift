@@ -84,6 +84,85 @@ struct MSMTests {
         #expect(await MSM.multiply(points: points, scalars: scalars, threads: 2) == naive(points, scalars))
     }
 
+    /// Σ (k + 1)·B_k, one bucket at a time.
+    static func windowSum<C>(_ buckets: [AffinePoint<C>]) -> JacobianPoint<C> {
+        var sum = JacobianPoint<C>.infinity
+        for (k, bucket) in buckets.enumerated() where !bucket.isInfinity {
+            sum = sum + bucket.jacobian.multiplied(by: UInt256(UInt64(k + 1)))
+        }
+        return sum
+    }
+
+    /// ±(i + 1)·G for a few i, so that equal and opposite points meet often.
+    static func fewPoints<C>(_ generator: JacobianPoint<C>, count: Int) -> [AffinePoint<C>] {
+        var multiples = [generator]
+        while multiples.count < count { multiples.append(multiples.last! + generator) }
+        let affine = JacobianPoint.batchAffine(multiples)
+        return affine + affine.map { -$0 }
+    }
+
+    @Test("affine lanes reduce a window as the running sum does, through empty, equal and opposite buckets")
+    func affineLanes() {
+        var rng = SeededRandom.forTest("affine lanes")
+        func check<C>(_ generator: JacobianPoint<C>, bucketCounts: [Int], using rng: inout SeededRandom) {
+            let few = Self.fewPoints(generator, count: 3)
+            for bucketCount in bucketCounts {
+                let lanes = AffineLanes<C>(bucketCount: bucketCount)
+                let p = few[0]
+                let patterns: [(String, [AffinePoint<C>])] = [
+                    ("empty", Array(repeating: .infinity, count: bucketCount)),
+                    ("all equal", Array(repeating: p, count: bucketCount)),
+                    ("alternating P, −P", (0..<bucketCount).map { $0 % 2 == 0 ? p : -p }),
+                    ("only the top bucket", (0..<bucketCount).map { $0 == bucketCount - 1 ? p : .infinity }),
+                    ("only the bottom bucket", (0..<bucketCount).map { $0 == 0 ? p : .infinity }),
+                    (
+                        "a few points, a third empty",
+                        (0..<bucketCount).map { _ in
+                            Int.random(in: 0..<3, using: &rng) == 0 ? .infinity : few.randomElement(using: &rng)!
+                        }
+                    ),
+                ]
+                for (name, buckets) in patterns {
+                    #expect(
+                        lanes.reduce(buckets) == Self.windowSum(buckets), "\(C.name), \(bucketCount) buckets, \(name)")
+                }
+            }
+        }
+        check(G1.generator, bucketCounts: [1024, 4096], using: &rng)
+        check(G2.generator, bucketCounts: [1024], using: &rng)
+    }
+
+    @Test("buckets with overflow sums reduce the same in affine lanes and in Jacobian coordinates")
+    func overflowFolding() {
+        var rng = SeededRandom.forTest("overflow folding")
+        let points = Self.fewPoints(G1.generator, count: 5)
+        let bucketCount = 2048
+        let accumulator = BucketAccumulator<G1Curve>(bucketCount: bucketCount)
+        accumulator.occupancy.update(repeating: BucketOccupancy.empty, count: bucketCount)
+        var expected = [JacobianPoint<G1Curve>](repeating: .infinity, count: bucketCount)
+        points.withUnsafeBufferPointer { points in
+            // A hundred hot buckets take most additions, so batches collide and overflow.
+            for _ in 0..<20_000 {
+                let k =
+                    Int.random(in: 0..<8, using: &rng) == 0
+                    ? Int.random(in: 0..<bucketCount, using: &rng)
+                    : Int.random(in: 0..<100, using: &rng) * 20
+                let entry = Int.random(in: 0..<points.count, using: &rng)
+                let negated = Bool.random(using: &rng)
+                accumulator.accumulate(entry: entry << 1 | (negated ? 1 : 0), into: k, points: points)
+                expected[k] = expected[k] + (negated ? -points[entry] : points[entry])
+            }
+            accumulator.flush(points: points)
+        }
+        let overflowed = (0..<bucketCount).filter { accumulator.occupancy[$0] & BucketOccupancy.overflowBit != 0 }
+        #expect(!overflowed.isEmpty, "the test must exercise overflow sums")
+        let window = accumulator.window(0..<bucketCount)
+        #expect(zip(window, expected).allSatisfy { $0.jacobian == $1 })
+        let sum = accumulator.reduce(buckets: 0..<bucketCount)
+        #expect(sum == accumulator.reduceInJacobian(buckets: 0..<bucketCount))
+        #expect(sum == Self.windowSum(JacobianPoint.batchAffine(expected)))
+    }
+
     @Test("duplicates, opposite points, infinity, zero and extreme scalars")
     func edgeCases() async {
         var rng = SeededRandom.forTest("msm edge cases")
