@@ -38,6 +38,32 @@ static const uint64_t zkp_fr_modulus_and_inverse[5] = {
     0x43e1f593f0000001ULL, 0x2833e84879b97091ULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL,
     0xc2e1f593efffffffULL};
 
+// (r0, r1, r2, r3) − m unless that borrows: the last step of a Montgomery product or
+// reduction, whose result is below 2m. Branch-free, as the borrow is random.
+static inline __attribute__((always_inline)) zkp_limbs
+zkp_subtract_modulus_unless_borrow(uint64_t r0, uint64_t r1, uint64_t r2, uint64_t r3, const uint64_t *m) {
+    uint64_t s0, s1, s2, s3;
+    __asm__(
+        "movq %[r0], %[s0]\n\t"
+        "movq %[r1], %[s1]\n\t"
+        "movq %[r2], %[s2]\n\t"
+        "movq %[r3], %[s3]\n\t"
+        "subq %[m0], %[s0]\n\t"
+        "sbbq %[m1], %[s1]\n\t"
+        "sbbq %[m2], %[s2]\n\t"
+        "sbbq %[m3], %[s3]\n\t"
+        "cmovncq %[s0], %[r0]\n\t"
+        "cmovncq %[s1], %[r1]\n\t"
+        "cmovncq %[s2], %[r2]\n\t"
+        "cmovncq %[s3], %[r3]\n\t"
+        : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3),
+          [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3)
+        : [m0] "m"(m[0]), [m1] "m"(m[1]), [m2] "m"(m[2]), [m3] "m"(m[3])
+        : "cc");
+    zkp_limbs result = {r0, r1, r2, r3};
+    return result;
+}
+
 // CIOS: for each limb b_i, t += a·b_i (multiply row), then t = (t + q·m) / 2^64 with
 // q = t_0·(-m^-1) (reduction row). The five-word accumulator rotates through the
 // registers instead of moving: after a reduction row the low register holds zero and
@@ -109,27 +135,8 @@ zkp_montgomery_product(zkp_limbs a, zkp_limbs b, const uint64_t *m) {
           [b0] "m"(b.l0), [b1] "m"(b.l1), [b2] "m"(b.l2), [b3] "m"(b.l3),
           [m0] "m"(m[0]), [m1] "m"(m[1]), [m2] "m"(m[2]), [m3] "m"(m[3]), [inverse] "m"(m[4])
         : "rdx", "cc");
-    // The result (t4, t0, t1, t2) is below 2m: subtract m unless that borrows.
-    uint64_t r0 = t4, r1 = t0, r2 = t1, r3 = t2;
-    __asm__(
-        "movq %[r0], %[s0]\n\t"
-        "movq %[r1], %[s1]\n\t"
-        "movq %[r2], %[s2]\n\t"
-        "movq %[r3], %[s3]\n\t"
-        "subq %[m0], %[s0]\n\t"
-        "sbbq %[m1], %[s1]\n\t"
-        "sbbq %[m2], %[s2]\n\t"
-        "sbbq %[m3], %[s3]\n\t"
-        "cmovncq %[s0], %[r0]\n\t"
-        "cmovncq %[s1], %[r1]\n\t"
-        "cmovncq %[s2], %[r2]\n\t"
-        "cmovncq %[s3], %[r3]\n\t"
-        : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3),
-          [s0] "=&r"(t0), [s1] "=&r"(t1), [s2] "=&r"(t2), [s3] "=&r"(t3)
-        : [m0] "m"(m[0]), [m1] "m"(m[1]), [m2] "m"(m[2]), [m3] "m"(m[3])
-        : "cc");
-    zkp_limbs result = {r0, r1, r2, r3};
-    return result;
+    // The result (t4, t0, t1, t2) is below 2m.
+    return zkp_subtract_modulus_unless_borrow(t4, t0, t1, t2, m);
 }
 
 /// a·b·2^-256 mod p for a, b < p.
@@ -188,26 +195,7 @@ zkp_montgomery_reduce(zkp_wide_limbs t, const uint64_t *m) {
         : [h0] "m"(t.high.l0), [h1] "m"(t.high.l1), [h2] "m"(t.high.l2), [h3] "m"(t.high.l3),
           [m0] "m"(m[0]), [m1] "m"(m[1]), [m2] "m"(m[2]), [m3] "m"(m[3]), [inverse] "m"(m[4])
         : "rdx", "cc");
-    uint64_t r0 = t4, r1 = t0, r2 = t1, r3 = t2;
-    __asm__(
-        "movq %[r0], %[s0]\n\t"
-        "movq %[r1], %[s1]\n\t"
-        "movq %[r2], %[s2]\n\t"
-        "movq %[r3], %[s3]\n\t"
-        "subq %[m0], %[s0]\n\t"
-        "sbbq %[m1], %[s1]\n\t"
-        "sbbq %[m2], %[s2]\n\t"
-        "sbbq %[m3], %[s3]\n\t"
-        "cmovncq %[s0], %[r0]\n\t"
-        "cmovncq %[s1], %[r1]\n\t"
-        "cmovncq %[s2], %[r2]\n\t"
-        "cmovncq %[s3], %[r3]\n\t"
-        : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3),
-          [s0] "=&r"(t0), [s1] "=&r"(t1), [s2] "=&r"(t2), [s3] "=&r"(t3)
-        : [m0] "m"(m[0]), [m1] "m"(m[1]), [m2] "m"(m[2]), [m3] "m"(m[3])
-        : "cc");
-    zkp_limbs result = {r0, r1, r2, r3};
-    return result;
+    return zkp_subtract_modulus_unless_borrow(t4, t0, t1, t2, m);
 }
 
 #undef ZKP_MULTIPLY_ROW
