@@ -550,14 +550,20 @@ final class BucketAccumulator<Curve: CurveParameters> {
                 }
                 continue
             }
-            let slope = (point.y - bucket.y) * denominatorInverse
-            let x3 = slope.squared() - bucket.x - point.x
-            let y3 = slope * (bucket.x - x3) - bucket.y
+            let (x3, y3) = chordSum(bucket.x, bucket.y, point.x, slope: (point.y - bucket.y) * denominatorInverse)
             buckets[k] = Coordinates(x: x3, y: y3)
             occupancy[k] = occupancy[k] & BucketOccupancy.overflowBit | BucketOccupancy.filled
         }
         batchCount = 0
     }
+}
+
+/// (x₁, y₁) + (x₂, y₂) in affine coordinates, given the slope λ of the line through them
+/// (or of the tangent, for a doubling): the one formula every batched addition ends in.
+@inline(__always)
+func chordSum<Field: FieldElement>(_ x1: Field, _ y1: Field, _ x2: Field, slope: Field) -> (x: Field, y: Field) {
+    let x3 = slope.squared() - x1 - x2
+    return (x3, slope * (x1 - x3) - y1)
 }
 
 /// Independent affine additions target += addend, completed together with one field
@@ -568,12 +574,14 @@ struct AffineBatch<Curve: CurveParameters> {
 
     private var targets: [UnsafeMutablePointer<AffinePoint<Curve>>] = []
     private var addends: [AffinePoint<Curve>] = []
+    private var numerators: [Field] = []
     private var denominators: [Field] = []
     private var prefixProducts: [Field] = []
 
     init(capacity: Int) {
         targets.reserveCapacity(capacity)
         addends.reserveCapacity(capacity)
+        numerators.reserveCapacity(capacity)
         denominators.reserveCapacity(capacity)
         prefixProducts.reserveCapacity(capacity)
     }
@@ -587,20 +595,21 @@ struct AffineBatch<Curve: CurveParameters> {
             target.pointee = addend
             return
         }
-        let denominator: Field
         if point.x == addend.x {
             // Opposite points (or a point of order two, which neither group has) sum to infinity.
             if point.y != addend.y || point.y.isZero {
                 target.pointee = .infinity
                 return
             }
-            denominator = point.y.doubled()  // a doubling: λ = 3x² / 2y
+            let xSquared = point.x.squared()
+            numerators.append(xSquared.doubled() + xSquared)  // a doubling: λ = 3x² / 2y
+            denominators.append(point.y.doubled())
         } else {
-            denominator = addend.x - point.x
+            numerators.append(addend.y - point.y)
+            denominators.append(addend.x - point.x)
         }
         targets.append(target)
         addends.append(addend)
-        denominators.append(denominator)
     }
 
     /// Completes every queued addition and empties the batch.
@@ -618,21 +627,12 @@ struct AffineBatch<Curve: CurveParameters> {
             let denominatorInverse = inverse * prefixProducts[j]
             inverse = inverse * denominators[j]
             let point = targets[j].pointee
-            let addend = addends[j]
-            let numerator: Field
-            if point.x == addend.x {
-                let xSquared = point.x.squared()
-                numerator = xSquared.doubled() + xSquared
-            } else {
-                numerator = addend.y - point.y
-            }
-            let slope = numerator * denominatorInverse
-            let x3 = slope.squared() - point.x - addend.x
-            let y3 = slope * (point.x - x3) - point.y
+            let (x3, y3) = chordSum(point.x, point.y, addends[j].x, slope: numerators[j] * denominatorInverse)
             targets[j].pointee = AffinePoint(x: x3, y: y3)
         }
         targets.removeAll(keepingCapacity: true)
         addends.removeAll(keepingCapacity: true)
+        numerators.removeAll(keepingCapacity: true)
         denominators.removeAll(keepingCapacity: true)
     }
 }

@@ -340,20 +340,6 @@ public struct UInt512: Hashable, Sendable {
         self.high = high
     }
 
-    /// `self + other` and the carry out of bit 511.
-    @inlinable @inline(__always)
-    public func addingReportingCarry(_ other: UInt512) -> (sum: UInt512, carry: Bool) {
-        let (s0, c0) = addWithCarry(low.l0, other.low.l0, 0)
-        let (s1, c1) = addWithCarry(low.l1, other.low.l1, c0)
-        let (s2, c2) = addWithCarry(low.l2, other.low.l2, c1)
-        let (s3, c3) = addWithCarry(low.l3, other.low.l3, c2)
-        let (s4, c4) = addWithCarry(high.l0, other.high.l0, c3)
-        let (s5, c5) = addWithCarry(high.l1, other.high.l1, c4)
-        let (s6, c6) = addWithCarry(high.l2, other.high.l2, c5)
-        let (s7, c7) = addWithCarry(high.l3, other.high.l3, c6)
-        return (UInt512(low: UInt256(s0, s1, s2, s3), high: UInt256(s4, s5, s6, s7)), c7 != 0)
-    }
-
     /// `self − other` and whether it borrowed (that is, `self < other`).
     @inlinable @inline(__always)
     public func subtractingReportingBorrow(_ other: UInt512) -> (difference: UInt512, borrow: Bool) {

@@ -70,6 +70,18 @@ zkp_subtract_modulus_unless_borrow(uint64_t r0, uint64_t r1, uint64_t r2, uint64
 // becomes the next row's top word. Low halves of products ride the overflow chain
 // (adox), high halves the carry chain (adcx). Requires a, b < m and m < 2^254, so
 // that every intermediate fits and the result is below 2m.
+// The first multiply row, a·b_0 into (t0..t4): it starts from zero, so plain add/adc suffice.
+#define ZKP_FIRST_MULTIPLY_ROW \
+    "movq %[b0], %%rdx\n\t" \
+    "mulxq %[a0], %[t0], %[t1]\n\t" \
+    "mulxq %[a1], %[lo], %[t2]\n\t" \
+    "addq %[lo], %[t1]\n\t" \
+    "mulxq %[a2], %[lo], %[t3]\n\t" \
+    "adcq %[lo], %[t2]\n\t" \
+    "mulxq %[a3], %[lo], %[t4]\n\t" \
+    "adcq %[lo], %[t3]\n\t" \
+    "adcq $0, %[t4]\n\t"
+
 #define ZKP_MULTIPLY_ROW(BI, T0, T1, T2, T3, T4) \
     "movq %[" #BI "], %%rdx\n\t" \
     "xorl %k[" #T4 "], %k[" #T4 "]\n\t" \
@@ -112,16 +124,7 @@ zkp_montgomery_product(zkp_limbs a, zkp_limbs b, const uint64_t *m) {
     uint64_t t0, t1, t2, t3, t4, lo, hi;
     uint64_t a0 = a.l0, a1 = a.l1, a2 = a.l2, a3 = a.l3;
     __asm__(
-        // The first multiply row starts from zero, so plain add/adc suffice.
-        "movq %[b0], %%rdx\n\t"
-        "mulxq %[a0], %[t0], %[t1]\n\t"
-        "mulxq %[a1], %[lo], %[t2]\n\t"
-        "addq %[lo], %[t1]\n\t"
-        "mulxq %[a2], %[lo], %[t3]\n\t"
-        "adcq %[lo], %[t2]\n\t"
-        "mulxq %[a3], %[lo], %[t4]\n\t"
-        "adcq %[lo], %[t3]\n\t"
-        "adcq $0, %[t4]\n\t"
+        ZKP_FIRST_MULTIPLY_ROW
         ZKP_REDUCTION_ROW(t0, t1, t2, t3, t4)
         ZKP_MULTIPLY_ROW(b1, t1, t2, t3, t4, t0)
         ZKP_REDUCTION_ROW(t1, t2, t3, t4, t0)
@@ -152,15 +155,7 @@ static inline __attribute__((always_inline)) zkp_limbs zkp_fp_montgomery_product
 static inline __attribute__((always_inline)) zkp_wide_limbs zkp_wide_product(zkp_limbs a, zkp_limbs b) {
     uint64_t t0, t1, t2, t3, t4, t5, t6, t7, lo, hi;
     __asm__(
-        "movq %[b0], %%rdx\n\t"
-        "mulxq %[a0], %[t0], %[t1]\n\t"
-        "mulxq %[a1], %[lo], %[t2]\n\t"
-        "addq %[lo], %[t1]\n\t"
-        "mulxq %[a2], %[lo], %[t3]\n\t"
-        "adcq %[lo], %[t2]\n\t"
-        "mulxq %[a3], %[lo], %[t4]\n\t"
-        "adcq %[lo], %[t3]\n\t"
-        "adcq $0, %[t4]\n\t"
+        ZKP_FIRST_MULTIPLY_ROW
         ZKP_MULTIPLY_ROW(b1, t1, t2, t3, t4, t5)
         ZKP_MULTIPLY_ROW(b2, t2, t3, t4, t5, t6)
         ZKP_MULTIPLY_ROW(b3, t3, t4, t5, t6, t7)
@@ -198,6 +193,7 @@ zkp_montgomery_reduce(zkp_wide_limbs t, const uint64_t *m) {
     return zkp_subtract_modulus_unless_borrow(t4, t0, t1, t2, m);
 }
 
+#undef ZKP_FIRST_MULTIPLY_ROW
 #undef ZKP_MULTIPLY_ROW
 #undef ZKP_REDUCTION_ROW
 
