@@ -4,7 +4,9 @@
 /// the curve's BN parameter) with G2 in homogeneous projective coordinates, so no
 /// inversions are needed; each line is a sparse Fp12 element. Several pairs share one
 /// loop (and one final exponentiation), which is how a pairing check of n pairs costs
-/// far less than n pairings.
+/// far less than n pairings. A G2 point used many times is prepared once (`G2Prepared`):
+/// its lines are kept normalized, and many points are prepared together in affine steps
+/// that share their inversions.
 ///
 /// The final exponentiation's hard part is the Fuentes-Castañeda–Knapp–Rodríguez-Henríquez
 /// chain, which computes the result raised to 2x(6x² + 3x + 1), a constant coprime to r:
@@ -43,10 +45,9 @@ public enum Pairing {
     }
 
     /// The product of the Miller loops f_{6x+2,Qᵢ}(Pᵢ) times the two Frobenius lines;
-    /// pairs with a point at infinity contribute one. The lines of each Q are computed
-    /// first, then evaluated: the same arithmetic as interleaving them.
+    /// pairs with a point at infinity contribute one.
     public static func millerLoop(_ pairs: [(G1Affine, G2Affine)]) -> Fp12 {
-        millerLoop(prepared: pairs.filter { !$0.0.isInfinity && !$0.1.isInfinity }.map { ($0.0, G2Prepared($0.1)) })
+        millerLoop(prepared: [], unprepared: pairs)
     }
 
     /// Raises a Miller-loop output to (p¹² − 1)/r · 2x(6x² + 3x + 1), landing in GT.
@@ -143,14 +144,35 @@ struct LineCoefficients: Sendable {
     }
 }
 
-/// A G2 point with its Miller-loop lines computed once. Pairings with a fixed G2 point
-/// (a verifying key's β, γ and δ) then skip all G2 arithmetic, roughly halving their
-/// Miller loops.
+/// What each line of a Miller loop comes from, in loop order: a doubling of T for every
+/// digit of 6x + 2 below the top, an addition after each non-zero digit, then the two
+/// Frobenius additions. An addition names its addend by its place in `Pairing.addends(of:)`.
+enum MillerStep: Equatable {
+    case doubling
+    case addition(Int)
+}
+
+/// A Miller-loop line divided by its coefficient of P.y, so that at P = (x, y) it is the
+/// sparse element 1 + (xCoefficient·(x/y) + constant·(1/y)·v)·w. The factor dropped lies
+/// in Fp2, which the final exponentiation sends to one, and the leading 1 spares three of
+/// the thirteen Fp2 products of every evaluation.
+///
+/// For a line of slope λ through T = (x_T, y_T) on the twist the coefficients are −λ and
+/// λ·x_T − y_T, whichever way the line was found.
+struct NormalizedLine: Sendable, Equatable {
+    var xCoefficient: Fp2
+    var constant: Fp2
+}
+
+/// A G2 point with its Miller-loop lines computed once and normalized. Pairings with a
+/// fixed G2 point (a verifying key's β, γ and δ) then skip all G2 arithmetic, and each of
+/// their lines costs fewer products where it is evaluated.
 public struct G2Prepared: Sendable {
     public let point: G2Affine
-    /// Every line in loop order: one per doubling, one per non-zero digit, two Frobenius lines.
-    let lines: [LineCoefficients]
+    /// One line per Miller step (`Pairing.millerSteps`); empty for the point at infinity.
+    let lines: [NormalizedLine]
 
+    /// Lines from projective steps, which need no inversion, normalized together with one.
     public init(_ q: G2Affine) {
         point = q
         guard !q.isInfinity else {
@@ -158,52 +180,137 @@ public struct G2Prepared: Sendable {
             return
         }
         var state = MillerState(q: q)
-        var lines: [LineCoefficients] = []
-        let digits = Pairing.loopDigits
-        for index in stride(from: digits.count - 2, through: 0, by: -1) {
-            lines.append(state.doubleLine())
-            switch digits[index] {
-            case 1: lines.append(state.addLine(q))
-            case -1: lines.append(state.addLine(-q))
-            default: break
+        let addends = Pairing.addends(of: q)
+        let projective = Pairing.millerSteps.map { step in
+            switch step {
+            case .doubling: state.doubleLine()
+            case .addition(let addend): state.addLine(addends[addend])
             }
         }
-        let (q1, q2) = Pairing.frobeniusPoints(q)
-        lines.append(state.addLine(q1))
-        lines.append(state.addLine(q2))
+        var yInverses = projective.map(\.yCoefficient)
+        Fp2.batchInverse(&yInverses)
+        lines = zip(projective, yInverses).map { line, yInverse in
+            NormalizedLine(xCoefficient: line.xCoefficient * yInverse, constant: line.constant * yInverse)
+        }
+    }
+
+    init(point: G2Affine, lines: [NormalizedLine]) {
+        self.point = point
         self.lines = lines
+    }
+
+    /// Below this many points a batch is prepared point by point: the inversion each
+    /// affine step shares costs more than the affine formulas save.
+    static let affineBatchMinimum = 8
+
+    /// The prepared forms of many points (a batch of proofs' B). All points take each Miller
+    /// step together, in affine coordinates, sharing one inversion (Montgomery's trick):
+    /// a doubling then costs 3M + 2S and an addition 3M + S, plus the trick's 3M, against
+    /// 4M + 6S and 11M + 2S in projective form, and its line comes out normalized.
+    public static func batch(_ points: [G2Affine]) -> [G2Prepared] {
+        let active = points.indices.filter { !points[$0].isInfinity }
+        guard active.count >= affineBatchMinimum else { return points.map(G2Prepared.init) }
+        let addends = active.map { Pairing.addends(of: points[$0]) }
+        var xs = active.map { points[$0].x }
+        var ys = active.map { points[$0].y }
+        var lines = [[NormalizedLine]](repeating: [], count: active.count)
+        for j in lines.indices { lines[j].reserveCapacity(Pairing.millerSteps.count) }
+        var inverses = [Fp2](repeating: .zero, count: active.count)
+        for step in Pairing.millerSteps {
+            for j in inverses.indices {
+                switch step {
+                case .doubling: inverses[j] = ys[j].doubled()
+                case .addition(let addend): inverses[j] = addends[j][addend].x - xs[j]
+                }
+            }
+            // Zero only for points outside G2 (2-torsion, or T = ±R); they stay zero and
+            // give meaningless lines, as any pairing of such points is.
+            Fp2.batchInverse(&inverses)
+            for j in inverses.indices {
+                let (x, y) = (xs[j], ys[j])
+                let slope: Fp2
+                let otherX: Fp2
+                switch step {
+                case .doubling:
+                    let xSquared = x.squared()
+                    slope = (xSquared.doubled() + xSquared) * inverses[j]
+                    otherX = x
+                case .addition(let addend):
+                    let r = addends[j][addend]
+                    slope = (r.y - y) * inverses[j]
+                    otherX = r.x
+                }
+                let constant = slope * x - y
+                let x3 = slope.squared() - x - otherX
+                xs[j] = x3
+                ys[j] = constant - slope * x3  // λ(x − x₃) − y
+                lines[j].append(NormalizedLine(xCoefficient: -slope, constant: constant))
+            }
+        }
+        var prepared = points.map { G2Prepared(point: $0, lines: []) }
+        for (j, index) in active.enumerated() { prepared[index] = G2Prepared(point: points[index], lines: lines[j]) }
+        return prepared
     }
 }
 
 extension Pairing {
-    /// π(Q) and −π²(Q), where π is the p-power Frobenius carried to the twist.
-    static func frobeniusPoints(_ q: G2Affine) -> (G2Affine, G2Affine) {
+    /// The steps of the loop, one per line.
+    static let millerSteps: [MillerStep] = {
+        let digits = loopDigits
+        var steps: [MillerStep] = []
+        for index in stride(from: digits.count - 2, through: 0, by: -1) {
+            steps.append(.doubling)
+            switch digits[index] {
+            case 1: steps.append(.addition(0))
+            case -1: steps.append(.addition(1))
+            default: break
+            }
+        }
+        return steps + [.addition(2), .addition(3)]
+    }()
+
+    /// The points a Miller loop over Q adds: Q, −Q, π(Q) and −π²(Q), where π is the
+    /// p-power Frobenius carried to the twist.
+    static func addends(of q: G2Affine) -> [G2Affine] {
         let frobenius = FrobeniusCoefficients.shared
         let q1 = G2Affine(x: q.x.conjugate() * frobenius.twistX, y: q.y.conjugate() * frobenius.twistY)
         let q2 = G2Affine(x: q1.x.conjugate() * frobenius.twistX, y: -(q1.y.conjugate() * frobenius.twistY))
-        return (q1, q2)
+        return [q, -q, q1, q2]
     }
 
-    /// The product of the Miller loops of pairs whose G2 points are prepared; equal to
-    /// `millerLoop` of the same pairs.
-    public static func millerLoop(prepared pairs: [(G1Affine, G2Prepared)]) -> Fp12 {
-        let active = pairs.filter { !$0.0.isInfinity && !$0.1.point.isInfinity }
-        if active.isEmpty { return .one }
+    /// The product of the Miller loops of every pair. Pairs with a prepared G2 point
+    /// evaluate its normalized lines; the others compute projective lines as the loop
+    /// goes, one point sharing no inversion. The result equals `millerLoop` of the same
+    /// pairs up to a factor in Fp2, which the final exponentiation removes.
+    public static func millerLoop(
+        prepared: [(G1Affine, G2Prepared)], unprepared: [(G1Affine, G2Affine)] = []
+    ) -> Fp12 {
+        let preparedPairs = prepared.filter { !$0.0.isInfinity && !$0.1.point.isInfinity }
+        let plainPairs = unprepared.filter { !$0.0.isInfinity && !$0.1.isInfinity }
+        if preparedPairs.isEmpty && plainPairs.isEmpty { return .one }
+        // x/y and 1/y of each prepared pair's G1 point, with one inversion. A G1 point has
+        // y ≠ 0 (the group has odd order); a point off the curve with y = 0 keeps a zero.
+        var yInverses = preparedPairs.map(\.0.y)
+        Fp.batchInverse(&yInverses)
+        let scales = zip(preparedPairs, yInverses).map { pair, yInverse in (x: pair.0.x * yInverse, one: yInverse) }
+        var states = plainPairs.map { MillerState(q: $0.1) }
+        let plainAddends = plainPairs.map { Pairing.addends(of: $0.1) }
         var f = Fp12.one
-        var cursor = 0
-        let digits = loopDigits
-        for index in stride(from: digits.count - 2, through: 0, by: -1) {
-            if index != digits.count - 2 { f = f.squared() }
-            for (p, q) in active { f = q.lines[cursor].evaluated(at: p, into: f) }
-            cursor += 1
-            if digits[index] != 0 {
-                for (p, q) in active { f = q.lines[cursor].evaluated(at: p, into: f) }
-                cursor += 1
+        for (index, step) in millerSteps.enumerated() {
+            if step == .doubling && index > 0 { f = f.squared() }
+            for (j, pair) in preparedPairs.enumerated() {
+                let line = pair.1.lines[index]
+                f = f.multipliedByNormalizedLine(
+                    line.xCoefficient.scaled(by: scales[j].x), line.constant.scaled(by: scales[j].one))
             }
-        }
-        for (p, q) in active {
-            f = q.lines[cursor].evaluated(at: p, into: f)
-            f = q.lines[cursor + 1].evaluated(at: p, into: f)
+            for j in states.indices {
+                let line: LineCoefficients
+                switch step {
+                case .doubling: line = states[j].doubleLine()
+                case .addition(let addend): line = states[j].addLine(plainAddends[j][addend])
+                }
+                f = line.evaluated(at: plainPairs[j].0, into: f)
+            }
         }
         return f
     }

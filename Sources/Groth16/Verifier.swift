@@ -37,9 +37,8 @@ extension Groth16 {
         -> Bool
     {
         let statement = try checkedStatement(prepared.key, publicInputs, proof)
-        let loop = Pairing.millerLoop(prepared: [
-            (-proof.a, G2Prepared(proof.b)), (statement, prepared.gamma), (proof.c, prepared.delta),
-        ])
+        let loop = Pairing.millerLoop(
+            prepared: [(statement, prepared.gamma), (proof.c, prepared.delta)], unprepared: [(-proof.a, proof.b)])
         return Pairing.finalExponentiation(loop) * prepared.alphaBeta == .one
     }
 
@@ -128,8 +127,8 @@ extension Groth16 {
             -item.proof.a.jacobian.multiplied(low: weight.low, high: weight.high)
         }
         let affine = G1.batchAffine(weightedA + [alphaSum, statement, cSum])
-        var pairs: [(G1Affine, G2Prepared)] = []
-        for (index, item) in batch.enumerated() { pairs.append((affine[index], G2Prepared(item.proof.b))) }
+        // The proofs' B points take their Miller steps together, sharing an inversion a step.
+        var pairs = Array(zip(affine[..<batch.count], G2Prepared.batch(batch.map(\.proof.b))))
         pairs.append((affine[batch.count], beta))
         pairs.append((affine[batch.count + 1], gamma))
         pairs.append((affine[batch.count + 2], delta))

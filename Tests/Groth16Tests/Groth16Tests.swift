@@ -100,7 +100,8 @@ struct Groth16Tests {
         let circuit = try cubicCircuit()
         let key = try await Groth16.developmentSetup(circuit.r1cs, using: &rng)
         var batch: [(publicInputs: [Fr], proof: Proof)] = []
-        for x in 1...6 {
+        // Ten proofs: more than the smallest batch whose B points are prepared together.
+        for x in 1...10 {
             let xValue = Fr(UInt64(x))
             let out = xValue * xValue * xValue + xValue + Fr(5)
             let witness = try circuit.solve(publicInputs: [out], secretInputs: [xValue])
@@ -108,12 +109,17 @@ struct Groth16Tests {
         }
         #expect(try await Groth16.batchVerify(key.verifyingKey, batch, using: &rng))
         #expect(try await Groth16.batchVerify(key.verifyingKey, [], using: &rng))
+        #expect(try await Groth16.batchVerify(key.verifyingKey, Array(batch.prefix(3)), using: &rng))
         var bad = batch
         bad[3].publicInputs = [bad[3].publicInputs[0] + .one]
         #expect(try await !Groth16.batchVerify(key.verifyingKey, bad, using: &rng))
         bad = batch
         bad[5].proof.c = bad[0].proof.c
         #expect(try await !Groth16.batchVerify(key.verifyingKey, bad, using: &rng))
+        bad = batch
+        bad[8].proof.b = bad[1].proof.b
+        #expect(try await !Groth16.batchVerify(key.verifyingKey, bad, using: &rng))
+        #expect(try await !Groth16.batchVerify(key.verifyingKey, Array(bad.suffix(3)), using: &rng))
     }
 
     @Test("snarkjs JSON and the Ethereum form round-trip")
