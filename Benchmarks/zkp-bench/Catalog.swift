@@ -84,6 +84,7 @@ enum BenchmarkCatalog {
         let loop = Pairing.millerLoop([pairs[0]])
         let gt = Pairing.finalExponentiation(loop)
         let preparedPairs = pairs.map { ($0.0, G2Prepared($0.1)) }
+        let batchPoints = (0..<64).map { _ in (G2.generator * Fr.random(using: &rng)).affine }
         return [
             micro("fp_mul", batch: 1_000_000) {
                 var x = a
@@ -146,6 +147,10 @@ enum BenchmarkCatalog {
             },
             micro("g2_line_preparation", batch: 200) {
                 for i in 0..<200 { consume(G2Prepared(pairs[i & 3].1)) }
+            },
+            // A batch verification's B points, prepared together (the figure is per point).
+            micro("g2_line_preparation_batch_64", batch: 64 * 5) {
+                for _ in 0..<5 { consume(G2Prepared.batch(batchPoints)) }
             },
             micro("miller_loop_prepared_4", batch: 20) {
                 for _ in 0..<20 { consume(Pairing.millerLoop(prepared: preparedPairs)) }

@@ -100,8 +100,8 @@ struct Groth16Tests {
         let circuit = try cubicCircuit()
         let key = try await Groth16.developmentSetup(circuit.r1cs, using: &rng)
         var batch: [(publicInputs: [Fr], proof: Proof)] = []
-        // Ten proofs: more than the smallest batch whose B points are prepared together.
-        for x in 1...10 {
+        // Sixteen proofs: enough for B's lines to be prepared together.
+        for x in 1...16 {
             let xValue = Fr(UInt64(x))
             let out = xValue * xValue * xValue + xValue + Fr(5)
             let witness = try circuit.solve(publicInputs: [out], secretInputs: [xValue])
@@ -119,7 +119,17 @@ struct Groth16Tests {
         bad = batch
         bad[8].proof.b = bad[1].proof.b
         #expect(try await !Groth16.batchVerify(key.verifyingKey, bad, using: &rng))
-        #expect(try await !Groth16.batchVerify(key.verifyingKey, Array(bad.suffix(3)), using: &rng))
+        #expect(try await !Groth16.batchVerify(key.verifyingKey, Array(bad[7...9]), using: &rng))
+        // A B on the twist but outside G2 is refused, in a batch large or small.
+        var x = Fp2(Fp(1), Fp(1))
+        while (x.squared() * x + G2Curve.b).squareRoot() == nil { x = x + .one }
+        bad = batch
+        bad[11].proof.b = G2Affine(x: x, y: (x.squared() * x + G2Curve.b).squareRoot()!)
+        for proofs in [bad, Array(bad.suffix(5))] {
+            await #expect(throws: Groth16Error.invalidEncoding("proof point B is not in the subgroup G2")) {
+                try await Groth16.batchVerify(key.verifyingKey, proofs, using: &rng)
+            }
+        }
     }
 
     @Test("snarkjs JSON and the Ethereum form round-trip")
