@@ -438,13 +438,17 @@ final class BucketAccumulator<Curve: CurveParameters> {
             }
         }
         flush(points: points)
-        return (0..<windows.count).map { reduce(buckets: $0 * perWindow..<($0 + 1) * perWindow) }
+        return reduce(windows: windows.count, bucketsPerWindow: perWindow)
     }
 
-    /// Σ (k + 1)·B_k over one window's buckets.
-    func reduce(buckets range: Range<Int>) -> JacobianPoint<Curve> {
-        range.count >= AffineLanes<Curve>.minimumBuckets
-            ? AffineLanes<Curve>(bucketCount: range.count).reduce(window(range)) : reduceInJacobian(buckets: range)
+    /// Σ (k + 1)·B_k over each window's buckets, for the first `count` windows: in affine
+    /// lanes that step together across the windows when there are enough of them.
+    func reduce(windows count: Int, bucketsPerWindow perWindow: Int) -> [JacobianPoint<Curve>] {
+        let ranges = (0..<count).map { $0 * perWindow..<($0 + 1) * perWindow }
+        guard let lanes = AffineLanes<Curve>(bucketsPerWindow: perWindow, windows: count) else {
+            return ranges.map { reduceInJacobian(buckets: $0) }
+        }
+        return lanes.reduce(ranges.map { window($0) })
     }
 
     /// One window's buckets as affine points, each overflow sum folded into its bucket
@@ -637,45 +641,73 @@ struct AffineBatch<Curve: CurveParameters> {
     }
 }
 
-/// Σ (k + 1)·B_k over a window's buckets in affine coordinates.
+/// Σ (k + 1)·B_k over each window's buckets in affine coordinates.
 ///
 /// The running-sum reduction is sequential, one bucket after another, so its additions
 /// cannot share an inversion, and in Jacobian form they cost 7M + 4S and 11M + 5S. Cut
-/// into L lanes of s consecutive buckets, the window reduces lane by lane in step: lane j
-/// keeps Rⱼ = Σᵢ B_{js+i} and Tⱼ = Σᵢ (i + 1)·B_{js+i}, and each step's L additions share
+/// into L lanes of s consecutive buckets, a window reduces lane by lane in step: lane j
+/// keeps Rⱼ = Σᵢ B_{js+i} and Tⱼ = Σᵢ (i + 1)·B_{js+i}, and each step's additions share
 /// one inversion, about 6 products each. Then
 /// Σₖ (k + 1)·B_k = Σⱼ Tⱼ + s·Σⱼ j·Rⱼ, which takes some 3L Jacobian additions and log₂ s
-/// doublings.
+/// doublings. The windows of a group step together, so that small windows (a few
+/// thousand points have 512 buckets a window) share their inversions too.
 struct AffineLanes<Curve: CurveParameters> {
-    /// Below this many buckets a window reduces in Jacobian coordinates: lanes of at
-    /// least 16 buckets would be too few to amortise each step's inversion.
-    static var minimumBuckets: Int { 1024 }
+    /// Fewer lanes in all would leave each step's inversion too little to be shared by:
+    /// at 1,024 buckets (64 lanes of 16) the lanes already cost a fifth less than the
+    /// Jacobian sums, and below that the shared inversion eats the gain.
+    static var minimumLanes: Int { 64 }
 
     let laneCount: Int
     let laneLength: Int
+    let windowCount: Int
 
-    /// For a power-of-two bucket count of at least `minimumBuckets`.
-    init(bucketCount: Int) {
-        precondition(bucketCount >= Self.minimumBuckets && bucketCount & (bucketCount - 1) == 0)
-        laneCount = min(256, bucketCount / 16)
-        laneLength = bucketCount / laneCount
+    /// Lanes of at least 16 buckets, at most 256 a window; nil where Jacobian sums are
+    /// cheaper. The bucket count of a window must be a power of two.
+    init?(bucketsPerWindow: Int, windows: Int) {
+        precondition(bucketsPerWindow > 0 && bucketsPerWindow & (bucketsPerWindow - 1) == 0)
+        laneCount = min(256, bucketsPerWindow / 16)
+        guard laneCount * windows >= Self.minimumLanes else { return nil }
+        laneLength = bucketsPerWindow / laneCount
+        windowCount = windows
     }
 
-    func reduce(_ buckets: [AffinePoint<Curve>]) -> JacobianPoint<Curve> {
-        precondition(buckets.count == laneCount * laneLength, "one window of buckets")
-        var running = [AffinePoint<Curve>](repeating: .infinity, count: laneCount)
+    /// One window's sum.
+    func reduce(_ buckets: [AffinePoint<Curve>]) -> JacobianPoint<Curve> { reduce([buckets])[0] }
+
+    /// Each window's sum; `windows` holds every window's buckets.
+    func reduce(_ windows: [[AffinePoint<Curve>]]) -> [JacobianPoint<Curve>] {
+        precondition(
+            windows.count == windowCount && windows.allSatisfy { $0.count == laneCount * laneLength },
+            "the windows the lanes were made for")
+        let lanes = windowCount * laneCount
+        var running = [AffinePoint<Curve>](repeating: .infinity, count: lanes)
         var totals = running
-        var batch = AffineBatch<Curve>(capacity: laneCount)
+        var batch = AffineBatch<Curve>(capacity: lanes)
         running.withUnsafeMutableBufferPointer { running in
             totals.withUnsafeMutableBufferPointer { totals in
                 for i in stride(from: laneLength - 1, through: 0, by: -1) {
-                    for j in 0..<laneCount { batch.queue(running.baseAddress! + j, buckets[j * laneLength + i]) }
+                    for (w, buckets) in windows.enumerated() {
+                        for j in 0..<laneCount {
+                            batch.queue(running.baseAddress! + (w * laneCount + j), buckets[j * laneLength + i])
+                        }
+                    }
                     batch.complete()
-                    for j in 0..<laneCount { batch.queue(totals.baseAddress! + j, running[j]) }
+                    for lane in 0..<lanes { batch.queue(totals.baseAddress! + lane, running[lane]) }
                     batch.complete()
                 }
             }
         }
+        return (0..<windowCount).map { w in
+            let range = (w * laneCount)..<((w + 1) * laneCount)
+            return combine(running: running[range], totals: totals[range])
+        }
+    }
+
+    /// Σⱼ Tⱼ + s·Σⱼ j·Rⱼ for one window's lanes.
+    private func combine(
+        running: ArraySlice<AffinePoint<Curve>>, totals: ArraySlice<AffinePoint<Curve>>
+    ) -> JacobianPoint<Curve> {
+        let running = Array(running)
         // Σⱼ j·Rⱼ as a running sum from the top lane down.
         var runningSum = JacobianPoint<Curve>.infinity
         var weighted = JacobianPoint<Curve>.infinity

@@ -107,7 +107,7 @@ struct MSMTests {
         func check<C>(_ generator: JacobianPoint<C>, bucketCounts: [Int], using rng: inout SeededRandom) {
             let few = Self.fewPoints(generator, count: 3)
             for bucketCount in bucketCounts {
-                let lanes = AffineLanes<C>(bucketCount: bucketCount)
+                let lanes = AffineLanes<C>(bucketsPerWindow: bucketCount, windows: 1)!
                 let p = few[0]
                 let patterns: [(String, [AffinePoint<C>])] = [
                     ("empty", Array(repeating: .infinity, count: bucketCount)),
@@ -130,6 +130,35 @@ struct MSMTests {
         }
         check(G1.generator, bucketCounts: [1024, 4096], using: &rng)
         check(G2.generator, bucketCounts: [1024], using: &rng)
+    }
+
+    @Test("the windows of a group reduce in lanes together, each to its own sum; too few lanes are refused")
+    func groupedLanes() {
+        var rng = SeededRandom.forTest("grouped lanes")
+        #expect(AffineLanes<G1Curve>(bucketsPerWindow: 512, windows: 1) == nil)
+        #expect(AffineLanes<G1Curve>(bucketsPerWindow: 16, windows: 63) == nil)
+        #expect(AffineLanes<G1Curve>(bucketsPerWindow: 8, windows: 512) == nil)
+        func check<C>(_ generator: JacobianPoint<C>, bucketsPerWindow: Int, windows: Int, using rng: inout SeededRandom)
+        {
+            let few = Self.fewPoints(generator, count: 3)
+            let lanes = AffineLanes<C>(bucketsPerWindow: bucketsPerWindow, windows: windows)!
+            // Every window different: empty, one point everywhere, alternating, sparse random, dense random.
+            let buckets: [[AffinePoint<C>]] = (0..<windows).map { w in
+                (0..<bucketsPerWindow).map { k in
+                    switch w % 5 {
+                    case 0: return .infinity
+                    case 1: return few[0]
+                    case 2: return k % 2 == 0 ? few[1] : -few[1]
+                    case 3: return Int.random(in: 0..<8, using: &rng) == 0 ? few.randomElement(using: &rng)! : .infinity
+                    default: return few.randomElement(using: &rng)!
+                    }
+                }
+            }
+            #expect(lanes.reduce(buckets) == buckets.map(Self.windowSum), "\(C.name), \(windows) × \(bucketsPerWindow)")
+        }
+        check(G1.generator, bucketsPerWindow: 512, windows: 5, using: &rng)
+        check(G1.generator, bucketsPerWindow: 16, windows: 64, using: &rng)
+        check(G2.generator, bucketsPerWindow: 256, windows: 6, using: &rng)
     }
 
     @Test("buckets with overflow sums reduce the same in affine lanes and in Jacobian coordinates")
@@ -158,7 +187,7 @@ struct MSMTests {
         #expect(!overflowed.isEmpty, "the test must exercise overflow sums")
         let window = accumulator.window(0..<bucketCount)
         #expect(zip(window, expected).allSatisfy { $0.jacobian == $1 })
-        let sum = accumulator.reduce(buckets: 0..<bucketCount)
+        let sum = accumulator.reduce(windows: 1, bucketsPerWindow: bucketCount)[0]
         #expect(sum == accumulator.reduceInJacobian(buckets: 0..<bucketCount))
         #expect(sum == Self.windowSum(JacobianPoint.batchAffine(expected)))
     }
