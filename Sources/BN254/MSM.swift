@@ -652,9 +652,9 @@ struct AffineBatch<Curve: CurveParameters> {
 /// doublings. The windows of a group step together, so that small windows (a few
 /// thousand points have 512 buckets a window) share their inversions too.
 struct AffineLanes<Curve: CurveParameters> {
-    /// Fewer lanes in all would leave each step's inversion too little to be shared by:
-    /// at 1,024 buckets (64 lanes of 16) the lanes already cost a fifth less than the
-    /// Jacobian sums, and below that the shared inversion eats the gain.
+    /// Fewer lanes in all would share each step's inversion among too few additions. 64 is
+    /// what one window of 1,024 buckets gives (64 lanes of 16), where lanes were first
+    /// measured to beat the Jacobian sums; groups of smaller windows reach it together.
     static var minimumLanes: Int { 64 }
 
     let laneCount: Int
