@@ -671,9 +671,6 @@ struct AffineLanes<Curve: CurveParameters> {
         windowCount = windows
     }
 
-    /// One window's sum.
-    func reduce(_ buckets: [AffinePoint<Curve>]) -> JacobianPoint<Curve> { reduce([buckets])[0] }
-
     /// Each window's sum; `windows` holds every window's buckets.
     func reduce(_ windows: [[AffinePoint<Curve>]]) -> [JacobianPoint<Curve>] {
         precondition(
@@ -707,12 +704,11 @@ struct AffineLanes<Curve: CurveParameters> {
     private func combine(
         running: ArraySlice<AffinePoint<Curve>>, totals: ArraySlice<AffinePoint<Curve>>
     ) -> JacobianPoint<Curve> {
-        let running = Array(running)
         // Σⱼ j·Rⱼ as a running sum from the top lane down.
         var runningSum = JacobianPoint<Curve>.infinity
         var weighted = JacobianPoint<Curve>.infinity
         for j in stride(from: laneCount - 1, through: 1, by: -1) {
-            runningSum = runningSum + running[j]
+            runningSum = runningSum + running[running.startIndex + j]
             weighted = weighted + runningSum
         }
         var length = laneLength

@@ -240,11 +240,8 @@ public struct G2Prepared: Sendable {
                     slope = (r.y - y) * inverses[j]
                     otherX = r.x
                 }
-                let constant = slope * x - y
-                let x3 = slope.squared() - x - otherX
-                xs[j] = x3
-                ys[j] = constant - slope * x3  // λ(x − x₃) − y
-                lines[j].append(NormalizedLine(xCoefficient: -slope, constant: constant))
+                (xs[j], ys[j]) = chordSum(x, y, otherX, slope: slope)
+                lines[j].append(NormalizedLine(xCoefficient: -slope, constant: slope * x - y))
             }
         }
         var prepared = points.map { G2Prepared(point: $0, lines: []) }
@@ -292,7 +289,8 @@ extension Pairing {
         // y ≠ 0 (the group has odd order); a point off the curve with y = 0 keeps a zero.
         var yInverses = preparedPairs.map(\.0.y)
         Fp.batchInverse(&yInverses)
-        let scales = zip(preparedPairs, yInverses).map { pair, yInverse in (x: pair.0.x * yInverse, one: yInverse) }
+        let scales = zip(preparedPairs, yInverses).map { pair, yInverse in (x: pair.0.x * yInverse, yInverse: yInverse)
+        }
         var states = plainPairs.map { MillerState(q: $0.1) }
         let plainAddends = plainPairs.map { Pairing.addends(of: $0.1) }
         var f = Fp12.one
@@ -301,7 +299,7 @@ extension Pairing {
             for (j, pair) in preparedPairs.enumerated() {
                 let line = pair.1.lines[index]
                 f = f.multipliedByNormalizedLine(
-                    line.xCoefficient.scaled(by: scales[j].x), line.constant.scaled(by: scales[j].one))
+                    line.xCoefficient.scaled(by: scales[j].x), line.constant.scaled(by: scales[j].yInverse))
             }
             for j in states.indices {
                 let line: LineCoefficients

@@ -124,7 +124,8 @@ struct MSMTests {
                 ]
                 for (name, buckets) in patterns {
                     #expect(
-                        lanes.reduce(buckets) == Self.windowSum(buckets), "\(C.name), \(bucketCount) buckets, \(name)")
+                        lanes.reduce([buckets]) == [Self.windowSum(buckets)],
+                        "\(C.name), \(bucketCount) buckets, \(name)")
                 }
             }
         }
