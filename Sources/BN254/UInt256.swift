@@ -67,18 +67,30 @@ public struct UInt256: Hashable, Sendable {
 
 // MARK: - Carry arithmetic
 
+// The carry helpers below take the two overflow flags of a pair of 64-bit additions
+// (or subtractions) and join them with a bitwise or: LLVM folds exactly that shape into
+// one `adc`/`sbb` a limb. The 128-bit form (a + b + carry in UInt128) compiled to four or
+// five instructions a limb, and a `flag ? 1 : 0` conversion puts branches into the SIL,
+// which made the inliner give up on large callers such as Fp2's product.
+
+/// 0 or 1, without a branch: Bool is one byte holding 0 or 1.
+@inlinable @inline(__always)
+func carryBit(_ flag: Bool) -> UInt64 { UInt64(unsafeBitCast(flag, to: UInt8.self)) }
+
 /// `a + b + carry` → (sum, carry out); carries are 0 or 1.
 @inlinable @inline(__always)
 func addWithCarry(_ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
-    let sum = UInt128(a) &+ UInt128(b) &+ UInt128(carry)
-    return (UInt64(truncatingIfNeeded: sum), UInt64(truncatingIfNeeded: sum >> 64))
+    let (partial, overflow) = a.addingReportingOverflow(b)
+    let (sum, carried) = partial.addingReportingOverflow(carry)
+    return (sum, carryBit(overflow) | carryBit(carried))
 }
 
 /// `a - b - borrow` → (difference, borrow out); borrows are 0 or 1.
 @inlinable @inline(__always)
 func subtractWithBorrow(_ a: UInt64, _ b: UInt64, _ borrow: UInt64) -> (UInt64, UInt64) {
-    let difference = UInt128(a) &- UInt128(b) &- UInt128(borrow)
-    return (UInt64(truncatingIfNeeded: difference), UInt64(truncatingIfNeeded: difference >> 127))
+    let (partial, underflow) = a.subtractingReportingOverflow(b)
+    let (difference, borrowed) = partial.subtractingReportingOverflow(borrow)
+    return (difference, carryBit(underflow) | carryBit(borrowed))
 }
 
 /// `a + b * c + carry` → (high, low); never overflows 128 bits.
