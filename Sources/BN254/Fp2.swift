@@ -42,7 +42,7 @@ public struct Fp2: FieldElement {
         let imaginary = cross.subtractingReportingBorrow(v0).difference.subtractingReportingBorrow(v1).difference
         // a0·b0 − a1·b1 lies in (−p², p²); after a borrow, adding p·2^256 brings it into [0, p·2^256).
         var (real, borrow) = v0.subtractingReportingBorrow(v1)
-        let mask = 0 &- UInt64(borrow ? 1 : 0)
+        let mask = 0 &- carryBit(borrow)
         let p = Fp.modulus
         real.high = real.high.addingReportingCarry(UInt256(p.l0 & mask, p.l1 & mask, p.l2 & mask, p.l3 & mask)).sum
         return Fp2(Fp(montgomery: Fp.montgomeryReduce(real)), Fp(montgomery: Fp.montgomeryReduce(imaginary)))

@@ -67,7 +67,7 @@ extension PrimeField {
     @inlinable @inline(__always)
     public static func - (lhs: Self, rhs: Self) -> Self {
         let (difference, borrow) = lhs.montgomery.subtractingReportingBorrow(rhs.montgomery)
-        let mask = 0 &- UInt64(borrow ? 1 : 0)
+        let mask = 0 &- carryBit(borrow)
         let m = modulus
         let correction = UInt256(m.l0 & mask, m.l1 & mask, m.l2 & mask, m.l3 & mask)
         return Self(montgomery: difference.addingReportingCarry(correction).sum)
