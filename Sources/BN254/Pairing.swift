@@ -171,12 +171,17 @@ public struct G2Prepared: Sendable {
     public let point: G2Affine
     /// One line per Miller step (`Pairing.millerSteps`); empty for the point at infinity.
     let lines: [NormalizedLine]
+    /// Whether the point (which must be on the twist) lies in the order-r subgroup G2,
+    /// read from the last point of its Miller steps (`Pairing.isLoopEnd`) at the cost of a
+    /// comparison: preparing a point from outside replaces its separate subgroup check.
+    public let isInSubgroup: Bool
 
     /// Lines from projective steps, which need no inversion, normalized together with one.
     public init(_ q: G2Affine) {
         point = q
         guard !q.isInfinity else {
             lines = []
+            isInSubgroup = true
             return
         }
         var state = MillerState(q: q)
@@ -187,6 +192,10 @@ public struct G2Prepared: Sendable {
             case .addition(let addend): state.addLine(addends[addend])
             }
         }
+        // A step without a defined result (T = ±R, or y = 0) leaves Z = 0, and so does every
+        // step after it: Z ≠ 0 at the end means each step was an exact group operation.
+        let end = Pairing.loopEnd(of: q)
+        isInSubgroup = !state.tz.isZero && state.tx == end.x * state.tz && state.ty == end.y * state.tz
         var yInverses = projective.map(\.yCoefficient)
         Fp2.batchInverse(&yInverses)
         lines = zip(projective, yInverses).map { line, yInverse in
@@ -194,9 +203,10 @@ public struct G2Prepared: Sendable {
         }
     }
 
-    init(point: G2Affine, lines: [NormalizedLine]) {
+    init(point: G2Affine, lines: [NormalizedLine], isInSubgroup: Bool) {
         self.point = point
         self.lines = lines
+        self.isInSubgroup = isInSubgroup
     }
 
     /// Below this many points a batch is prepared point by point: the inversion each
@@ -216,12 +226,15 @@ public struct G2Prepared: Sendable {
         var lines = [[NormalizedLine]](repeating: [], count: active.count)
         for j in lines.indices { lines[j].reserveCapacity(Pairing.millerSteps.count) }
         var inverses = [Fp2](repeating: .zero, count: active.count)
+        // Whether a step of the point had no defined result; its later steps are meaningless.
+        var undefined = [Bool](repeating: false, count: active.count)
         for step in Pairing.millerSteps {
             for j in inverses.indices {
                 switch step {
                 case .doubling: inverses[j] = ys[j].doubled()
                 case .addition(let addend): inverses[j] = addends[j][addend].x - xs[j]
                 }
+                if inverses[j].isZero { undefined[j] = true }
             }
             // Zero only for points outside G2 (2-torsion, or T = ±R); they stay zero and
             // give meaningless lines, as any pairing of such points is.
@@ -244,8 +257,12 @@ public struct G2Prepared: Sendable {
                 lines[j].append(NormalizedLine(xCoefficient: -slope, constant: slope * x - y))
             }
         }
-        var prepared = points.map { G2Prepared(point: $0, lines: []) }
-        for (j, index) in active.enumerated() { prepared[index] = G2Prepared(point: points[index], lines: lines[j]) }
+        var prepared = points.map { G2Prepared(point: $0, lines: [], isInSubgroup: true) }
+        for (j, index) in active.enumerated() {
+            let end = Pairing.loopEnd(of: points[index])
+            let inSubgroup = !undefined[j] && xs[j] == end.x && ys[j] == end.y
+            prepared[index] = G2Prepared(point: points[index], lines: lines[j], isInSubgroup: inSubgroup)
+        }
         return prepared
     }
 }
@@ -269,10 +286,26 @@ extension Pairing {
     /// The points a Miller loop over Q adds: Q, −Q, π(Q) and −π²(Q), where π is the
     /// p-power Frobenius carried to the twist.
     static func addends(of q: G2Affine) -> [G2Affine] {
-        let frobenius = FrobeniusCoefficients.shared
-        let q1 = G2Affine(x: q.x.conjugate() * frobenius.twistX, y: q.y.conjugate() * frobenius.twistY)
-        let q2 = G2Affine(x: q1.x.conjugate() * frobenius.twistX, y: -(q1.y.conjugate() * frobenius.twistY))
-        return [q, -q, q1, q2]
+        let q1 = q.psi
+        return [q, -q, q1, -q1.psi]
+    }
+
+    /// −π³(Q): where the loop's point T ends, T = [6x + 2]Q + π(Q) − π²(Q), exactly when
+    /// Q is in G2. So comparing T with it is a subgroup check that costs no scalar
+    /// multiplication of its own. Why it is exact, for any Q on the twist:
+    /// - π satisfies π² − tπ + p = 0 on the twist (t the trace, 6x² + 1), so on a part of
+    ///   prime order ℓ it acts as a root μ of X² − tX + p mod ℓ, and the steps' endomorphism
+    ///   as Φ(μ) = 6x + 2 + μ − μ² + μ³ mod ℓ.
+    /// - On G2, μ = p and Φ(p) ≡ 0 mod r: the loop's defining relation.
+    /// - The twist group has the square-free order r·10069·5864401·1875725156269·
+    ///   197620364512881247228717050342013327560683201906968909, so it is cyclic, each
+    ///   part has prime order, and π acts on a part as one root μ. For each of these four ℓ,
+    ///   neither root gives Φ(μ) ≡ 0 mod ℓ (the tests confirm it on a point of each order ℓ),
+    ///   so Φ sends no point with a component outside G2 to O: T = −π³(Q) only for Q in G2.
+    /// The comparison needs each step of T to be an exact group operation; a point in G2
+    /// never meets an undefined step (T = ±R, or y = 0), so one that did is outside G2.
+    static func loopEnd(of q: G2Affine) -> G2Affine {
+        -(q.psi.psi.psi)
     }
 
     /// The product of the Miller loops of every pair. Pairs with a prepared G2 point

@@ -4,11 +4,18 @@ extension Proof {
     /// A and C on G1, B on the twist and in the order-r subgroup: every proof that comes
     /// from outside passes this before any pairing is taken.
     public func validate() throws(Groth16Error) {
+        try validateCurves()
+        guard b.isInSubgroup else { throw Proof.bOutsideSubgroup }
+    }
+
+    /// A and C on G1 and B on the twist; the subgroup check is left to the caller.
+    func validateCurves() throws(Groth16Error) {
         guard a.isOnCurve else { throw .invalidEncoding("proof point A is not on the curve") }
         guard c.isOnCurve else { throw .invalidEncoding("proof point C is not on the curve") }
         guard b.isOnCurve else { throw .invalidEncoding("proof point B is not on the twist") }
-        guard b.isInSubgroup else { throw .invalidEncoding("proof point B is not in the subgroup G2") }
     }
+
+    static let bOutsideSubgroup = Groth16Error.invalidEncoding("proof point B is not in the subgroup G2")
 }
 
 /// A verifying key made ready for many verifications: e(α, β) computed once and the
@@ -102,8 +109,12 @@ extension Groth16 {
         if batch.isEmpty { return true }
         for item in batch {
             try checkPublicInputs(key, item.publicInputs)
-            try item.proof.validate()
+            try item.proof.validateCurves()
         }
+        // The proofs' B points take their Miller steps together, sharing an inversion a step,
+        // and the steps' last point tells whether each B is in G2 (`G2Prepared.isInSubgroup`).
+        let preparedB = G2Prepared.batch(batch.map(\.proof.b))
+        guard preparedB.allSatisfy(\.isInSubgroup) else { throw Proof.bOutsideSubgroup }
         // ρ = a + b·λ with random 64-bit a and b (not both zero): 2^128 distinct values, and
         // ρ·A then takes half the doublings of a 128-bit scalar through the GLV endomorphism.
         var halves: [(low: UInt64, high: UInt64)] = []
@@ -127,8 +138,7 @@ extension Groth16 {
             -item.proof.a.jacobian.multiplied(low: weight.low, high: weight.high)
         }
         let affine = G1.batchAffine(weightedA + [alphaSum, statement, cSum])
-        // The proofs' B points take their Miller steps together, sharing an inversion a step.
-        var pairs = Array(zip(affine[..<batch.count], G2Prepared.batch(batch.map(\.proof.b))))
+        var pairs = Array(zip(affine[..<batch.count], preparedB))
         pairs.append((affine[batch.count], beta))
         pairs.append((affine[batch.count + 1], gamma))
         pairs.append((affine[batch.count + 2], delta))

@@ -110,6 +110,66 @@ struct G2SubgroupTests {
         }
         #expect(torsionFound > 0)
     }
+
+    /// The twist's order is r·c, c = 2p − r = 10069·5864401·1875725156269·ℓ₄.
+    static let cofactorPrimes: [UInt256] = {
+        let cofactor = UInt256(2).multipliedFullWidth(by: Fp.modulus).low.subtractingReportingBorrow(Fr.modulus)
+            .difference
+        var rest = cofactor
+        for small: UInt64 in [10069, 5_864_401, 1_875_725_156_269] {
+            let (quotient, remainder) = rest.dividedReportingRemainder(by: small)
+            precondition(remainder == 0)
+            rest = quotient
+        }
+        return [UInt256(10069), UInt256(5_864_401), UInt256(1_875_725_156_269), rest]
+    }()
+
+    @Test(
+        "a prepared point's membership, read from its Miller steps, is exact: alone, in a batch, and with torsion of every order in the cofactor"
+    )
+    func preparedMembership() {
+        var rng = SeededRandom.forTest("prepared membership")
+        #expect(
+            Self.cofactorPrimes[3].description
+                == "197620364512881247228717050342013327560683201906968909")
+        let members = (0..<10).map { _ in (G2.generator * Fr.random(using: &rng)).affine }
+        let twist = Self.twistPoints(6, using: &rng).map(\.affine)
+        // Points of each prime order ℓ dividing the cofactor: [r·c/ℓ]R for twist points R.
+        // Each ℓ-part of the (cyclic) twist group is reached, alone and added to G2 points.
+        let cofactor = Self.cofactorPrimes.dropFirst().reduce(Self.cofactorPrimes[0]) {
+            $0.multipliedFullWidth(by: $1).low
+        }
+        var torsion: [G2Affine] = []
+        for prime in Self.cofactorPrimes {
+            var quotient = UInt256(1)
+            for other in Self.cofactorPrimes where other != prime {
+                quotient = quotient.multipliedFullWidth(by: other).low
+            }
+            #expect(quotient.multipliedFullWidth(by: prime).low == cofactor)
+            let point = Self.twistPoints(4, using: &rng).lazy.map {
+                $0.multiplied(by: Fr.modulus).multiplied(by: quotient)
+            }
+            .first { !$0.isInfinity }
+            guard let point else {
+                Issue.record("no point of order \(prime) found")
+                continue
+            }
+            #expect(point.multiplied(by: prime).isInfinity)
+            torsion.append(point.affine)
+        }
+        #expect(torsion.count == 4)
+        let forged = zip(members, torsion).map { ($0.jacobian + $1).affine }
+        let points = members + [.infinity] + twist + torsion + forged
+        let expected = points.map { $0.jacobian.isInSubgroupByOrder }
+        #expect(expected.filter { $0 }.count == members.count + 1)
+        #expect(points.map { G2Prepared($0).isInSubgroup } == expected)
+        #expect(G2Prepared.batch(points).map(\.isInSubgroup) == expected)
+        // Small batches are prepared point by point, in projective steps.
+        for start in stride(from: 0, to: points.count, by: 3) {
+            let slice = Array(points[start..<min(points.count, start + 3)])
+            #expect(G2Prepared.batch(slice).map(\.isInSubgroup) == Array(expected[start..<start + slice.count]))
+        }
+    }
 }
 
 @Suite("G2 endomorphism")
