@@ -128,6 +128,15 @@ struct MillerState {
         return LineCoefficients(yCoefficient: lambda, xCoefficient: -theta, constant: j)
     }
 
+    /// Whether Q, whose every Miller step this state has taken, lies in G2: T ended at
+    /// `Pairing.loopEnd(of: Q)`. A step without a defined result (T = ±R, or y = 0) leaves
+    /// Z = 0, and so does every step after it: Z ≠ 0 at the end means each step was an
+    /// exact group operation.
+    func endsInSubgroup(q: G2Affine) -> Bool {
+        let end = Pairing.loopEnd(of: q)
+        return !tz.isZero && tx == end.x * tz && ty == end.y * tz
+    }
+
     static let half = Fp(2).inverse()!
 }
 
@@ -192,10 +201,7 @@ public struct G2Prepared: Sendable {
             case .addition(let addend): state.addLine(addends[addend])
             }
         }
-        // A step without a defined result (T = ±R, or y = 0) leaves Z = 0, and so does every
-        // step after it: Z ≠ 0 at the end means each step was an exact group operation.
-        let end = Pairing.loopEnd(of: q)
-        isInSubgroup = !state.tz.isZero && state.tx == end.x * state.tz && state.ty == end.y * state.tz
+        isInSubgroup = state.endsInSubgroup(q: q)
         var yInverses = projective.map(\.yCoefficient)
         Fp2.batchInverse(&yInverses)
         lines = zip(projective, yInverses).map { line, yInverse in
@@ -315,9 +321,32 @@ extension Pairing {
     public static func millerLoop(
         prepared: [(G1Affine, G2Prepared)], unprepared: [(G1Affine, G2Affine)] = []
     ) -> Fp12 {
-        let preparedPairs = prepared.filter { !$0.0.isInfinity && !$0.1.point.isInfinity }
         let plainPairs = unprepared.filter { !$0.0.isInfinity && !$0.1.isInfinity }
-        if preparedPairs.isEmpty && plainPairs.isEmpty { return .one }
+        return millerLoop(prepared: prepared, plain: plainPairs).value
+    }
+
+    /// `millerLoop(prepared:unprepared:)`, and whether each unprepared G2 point (which must
+    /// be on the twist) lies in G2, read from where its steps end as for a prepared point
+    /// (`G2Prepared.isInSubgroup`): the loop then replaces a separate subgroup check. A
+    /// pair with a point at infinity takes no steps; its G2 point is checked on its own.
+    public static func millerLoopCheckingSubgroup(
+        prepared: [(G1Affine, G2Prepared)], unprepared: [(G1Affine, G2Affine)]
+    ) -> (value: Fp12, unpreparedInSubgroup: [Bool]) {
+        let stepped = unprepared.indices.filter { !unprepared[$0].0.isInfinity && !unprepared[$0].1.isInfinity }
+        let (value, states) = millerLoop(prepared: prepared, plain: stepped.map { unprepared[$0] })
+        // The pairs that took steps are filled in below.
+        var inSubgroup = unprepared.map { pair in pair.1.isInfinity || (pair.0.isInfinity && pair.1.isInSubgroup) }
+        for (index, state) in zip(stepped, states) { inSubgroup[index] = state.endsInSubgroup(q: unprepared[index].1) }
+        return (value, inSubgroup)
+    }
+
+    /// The loop over prepared pairs and plain pairs without points at infinity, with the
+    /// plain pairs' final states.
+    static func millerLoop(
+        prepared: [(G1Affine, G2Prepared)], plain plainPairs: [(G1Affine, G2Affine)]
+    ) -> (value: Fp12, states: [MillerState]) {
+        let preparedPairs = prepared.filter { !$0.0.isInfinity && !$0.1.point.isInfinity }
+        if preparedPairs.isEmpty && plainPairs.isEmpty { return (.one, []) }
         // x/y and 1/y of each prepared pair's G1 point, with one inversion. A G1 point has
         // y ≠ 0 (the group has odd order); a point off the curve with y = 0 keeps a zero.
         var yInverses = preparedPairs.map(\.0.y)
@@ -343,7 +372,7 @@ extension Pairing {
                 f = line.evaluated(at: plainPairs[j].0, into: f)
             }
         }
-        return f
+        return (f, states)
     }
 }
 

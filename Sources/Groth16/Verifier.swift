@@ -44,8 +44,9 @@ extension Groth16 {
         -> Bool
     {
         let statement = try checkedStatement(prepared.key, publicInputs, proof)
-        let loop = Pairing.millerLoop(
+        let (loop, inSubgroup) = Pairing.millerLoopCheckingSubgroup(
             prepared: [(statement, prepared.gamma), (proof.c, prepared.delta)], unprepared: [(-proof.a, proof.b)])
+        guard inSubgroup[0] else { throw Proof.bOutsideSubgroup }
         return Pairing.finalExponentiation(loop) * prepared.alphaBeta == .one
     }
 
@@ -55,12 +56,13 @@ extension Groth16 {
         }
     }
 
-    /// The checks every verification starts with, then the statement point IC(x).
+    /// The checks every verification starts with, then the statement point IC(x). B's
+    /// subgroup check is left to its Miller steps (`Pairing.millerLoopCheckingSubgroup`).
     static func checkedStatement(_ key: VerifyingKey, _ publicInputs: [Fr], _ proof: Proof) throws(Groth16Error)
         -> G1Affine
     {
         try checkPublicInputs(key, publicInputs)
-        try proof.validate()
+        try proof.validateCurves()
         return publicCombination(key, publicInputs).affine
     }
 
@@ -76,9 +78,11 @@ extension Groth16 {
     /// Malformed inputs (wrong count, points off the curve or outside G2) throw.
     public static func verify(_ key: VerifyingKey, publicInputs: [Fr], proof: Proof) throws(Groth16Error) -> Bool {
         let statement = try checkedStatement(key, publicInputs, proof)
-        return Pairing.productIsOne([
-            (-proof.a, proof.b), (key.alpha1, key.beta2), (statement, key.gamma2), (proof.c, key.delta2),
-        ])
+        let (loop, inSubgroup) = Pairing.millerLoopCheckingSubgroup(
+            prepared: [],
+            unprepared: [(-proof.a, proof.b), (key.alpha1, key.beta2), (statement, key.gamma2), (proof.c, key.delta2)])
+        guard inSubgroup[0] else { throw Proof.bOutsideSubgroup }
+        return Pairing.finalExponentiation(loop) == .one
     }
 
     /// Whether every proof in the batch is valid, with one multi-pairing: each equation is

@@ -79,6 +79,43 @@ struct Groth16Tests {
         #expect(throws: Groth16Error.self) { try Groth16.verify(key.verifyingKey, publicInputs: [], proof: proof) }
     }
 
+    @Test("a B on the twist but outside G2 is refused by both verifications, with A anywhere, and a B in G2 passes")
+    func bOutsideSubgroup() async throws {
+        var rng = SeededRandom.forTest("groth16 B outside G2")
+        let circuit = try cubicCircuit()
+        let key = try await Groth16.developmentSetup(circuit.r1cs, using: &rng)
+        let prepared = PreparedVerifyingKey(key.verifyingKey)
+        let witness = try circuit.solve(publicInputs: [Fr(35)], secretInputs: [Fr(3)])
+        let proof = try await Groth16.prove(key, witness: witness, using: &rng)
+        // A twist point outside G2, and the proof's B plus a point of order 10069.
+        var x = Fp2(Fp(1), Fp(1))
+        while (x.squared() * x + G2Curve.b).squareRoot() == nil { x = x + .one }
+        let outside = G2Affine(x: x, y: (x.squared() * x + G2Curve.b).squareRoot()!)
+        let cofactor = UInt256(2).multipliedFullWidth(by: Fp.modulus).low.subtractingReportingBorrow(Fr.modulus)
+            .difference
+        let torsion = outside.jacobian.multiplied(by: Fr.modulus).multiplied(
+            by: cofactor.dividedReportingRemainder(by: 10069).quotient)
+        #expect(!torsion.isInfinity)
+        let forged = (proof.b.jacobian + torsion).affine
+        for b in [outside, forged] {
+            for a in [proof.a, G1Affine.infinity] {
+                var bad = proof
+                (bad.a, bad.b) = (a, b)
+                #expect(throws: Groth16Error.invalidEncoding("proof point B is not in the subgroup G2")) {
+                    try Groth16.verify(key.verifyingKey, publicInputs: [Fr(35)], proof: bad)
+                }
+                #expect(throws: Groth16Error.invalidEncoding("proof point B is not in the subgroup G2")) {
+                    try Groth16.verify(prepared, publicInputs: [Fr(35)], proof: bad)
+                }
+            }
+        }
+        #expect(try Groth16.verify(prepared, publicInputs: [Fr(35)], proof: proof))
+        var noA = proof
+        noA.a = .infinity
+        #expect(try !Groth16.verify(prepared, publicInputs: [Fr(35)], proof: noA))
+        #expect(try !Groth16.verify(key.verifyingKey, publicInputs: [Fr(35)], proof: noA))
+    }
+
     @Test("the prover refuses a witness that violates one constraint")
     func proverRefusesBadWitness() async throws {
         var rng = SeededRandom.forTest("groth16 bad witness")
