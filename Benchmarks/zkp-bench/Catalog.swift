@@ -217,6 +217,14 @@ enum BenchmarkCatalog {
             msmBenchmark(
                 "g2_msm_2^10_1t", logSize: 10, threads: 1, generator: G2.generator, defaultRuns: 50, multiply: g2MSM),
             msmBenchmark(
+                "g1_msm_2^12_1t", logSize: 12, threads: 1, generator: G1.generator, defaultRuns: 20, multiply: g1MSM),
+            msmBenchmark(
+                "g1_msm_2^12", logSize: 12, threads: nil, generator: G1.generator, defaultRuns: 20, multiply: g1MSM),
+            msmBenchmark(
+                "g2_msm_2^12_1t", logSize: 12, threads: 1, generator: G2.generator, defaultRuns: 10, multiply: g2MSM),
+            msmBenchmark(
+                "g2_msm_2^12", logSize: 12, threads: nil, generator: G2.generator, defaultRuns: 10, multiply: g2MSM),
+            msmBenchmark(
                 "g1_msm_2^16_1t", logSize: 16, threads: 1, generator: G1.generator, defaultRuns: 5, multiply: g1MSM),
             msmBenchmark(
                 "g1_msm_2^16", logSize: 16, threads: nil, generator: G1.generator, defaultRuns: 5, multiply: g1MSM),

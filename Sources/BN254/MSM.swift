@@ -193,13 +193,30 @@ public enum MSM {
         /// The windows split into consecutive groups that are accumulated together, in one
         /// set of buckets. With few buckets per window, one window alone would allow only
         /// small batches (collisions grow with the batch), and each batch pays a field
-        /// inversion of some 400 products: at 4,860 points and 512 buckets a batch of 64
-        /// doubled the cost of an addition. A group of windows shares its batches, so they
-        /// grow with the group's buckets. Groups stop at 4,096 buckets (256 KiB, well inside
-        /// L2), and there are at least two per task so that finishing tasks can balance.
+        /// inversion: at 4,860 points and 512 buckets a batch of 64 doubled the cost of an
+        /// addition. A group of windows shares its batches, so they grow with the group's
+        /// buckets. Groups stop at 4,096 buckets (256 KiB, well inside L2), and there are at
+        /// least two per task so that finishing tasks can balance.
+        ///
+        /// The windows are dealt evenly, and the number of groups is a multiple of the tasks
+        /// where the windows allow: tasks take groups as they finish, so five equal groups
+        /// on two tasks would leave one task alone with the last. At 4,096 G1 points, the
+        /// two-thread MSM's median speedup over one thread went from 1.43 to 1.74 (five
+        /// rounds alternating the builds), and a proof of 4,860 constraints on two threads
+        /// took 0.90 of the time.
         func windowGroups(tasks: Int) -> [Range<Int>] {
-            let perGroup = max(1, min(4096 / bucketCount, windowCount / (2 * max(1, tasks))))
-            return stride(from: 0, to: windowCount, by: perGroup).map { $0..<min(windowCount, $0 + perGroup) }
+            let tasks = max(1, tasks)
+            let cacheBound = (windowCount * bucketCount + 4095) / 4096
+            let wanted = max(cacheBound, 2 * tasks)
+            let count = min(windowCount, (wanted + tasks - 1) / tasks * tasks)
+            var groups: [Range<Int>] = []
+            var start = 0
+            for index in 0..<count {
+                let size = windowCount / count + (index < windowCount % count ? 1 : 0)
+                groups.append(start..<start + size)
+                start += size
+            }
+            return groups
         }
 
         /// The c minimising the estimated cost.

@@ -273,15 +273,20 @@ struct MSMTests {
         }
     }
 
-    @Test("window groups cover every window once, in order, within the bucket limit")
+    @Test("window groups cover every window once, in order, within the bucket limit, dealt evenly among the tasks")
     func windowGroups() {
-        for count in [1, 40, 700, 4860, 9720, 1 << 16, 1 << 21] {
+        for count in [1, 40, 700, 4096, 4860, 9720, 1 << 16, 1 << 21] {
             for splitting in [false, true] {
                 let plan = MSM.Plan(scalarCount: count, splitting: splitting)
                 for tasks in [1, 2, 3, 8] {
                     let groups = plan.windowGroups(tasks: tasks)
                     #expect(groups.flatMap { Array($0) } == Array(0..<plan.windowCount))
                     #expect(groups.allSatisfy { !$0.isEmpty && ($0.count == 1 || $0.count * plan.bucketCount <= 4096) })
+                    let sizes = groups.map(\.count)
+                    #expect(sizes.max()! - sizes.min()! <= 1, "\(sizes)")
+                    // Every task gets as many groups (two at least), unless there are too few windows.
+                    #expect(groups.count == plan.windowCount || groups.count % tasks == 0, "\(sizes) for \(tasks)")
+                    #expect(groups.count >= min(plan.windowCount, 2 * tasks))
                 }
             }
         }
