@@ -114,26 +114,72 @@ public enum Groth16 {
     }
 
     /// The witness's A, B and C row values on the domain (the public wires' rows of A
-    /// included). Throws for the first constraint the witness violates.
-    static func rowEvaluations(_ key: ProvingKey, witness: [Fr]) throws(Groth16Error) -> (a: [Fr], b: [Fr], c: [Fr]) {
-        let r1cs = key.r1cs
-        let n = key.domainSize
-        var aValues = [Fr](repeating: .zero, count: n)
-        var bValues = [Fr](repeating: .zero, count: n)
-        var cValues = [Fr](repeating: .zero, count: n)
-        // One pass both evaluates the rows and checks the witness against them.
-        let violated: Int? = witness.withUnsafeBufferPointer { w in
-            for row in 0..<r1cs.constraintCount {
-                aValues[row] = r1cs.a.evaluateRow(row, w)
-                bValues[row] = r1cs.b.evaluateRow(row, w)
-                cValues[row] = r1cs.c.evaluateRow(row, w)
-                if aValues[row] * bValues[row] != cValues[row] { return row }
+    /// included), in up to `threads` tasks of consecutive rows. Throws for the first
+    /// constraint the witness violates.
+    static func rowEvaluations(_ r1cs: R1CS, domainSize n: Int, witness: [Fr], threads: Int) async throws(Groth16Error)
+        -> (a: [Fr], b: [Fr], c: [Fr])
+    {
+        let rowCount = r1cs.constraintCount
+        // A task pays for itself only over a few thousand rows.
+        let taskCount = max(1, min(threads, rowCount / 4096))
+        let bounds = (0...taskCount).map { rowCount * $0 / taskCount }
+        let parts: [RowValues]
+        if taskCount == 1 {
+            parts = [evaluateRows(r1cs, witness, 0..<rowCount)]
+        } else {
+            parts = await withTaskGroup(of: (Int, RowValues).self) { group in
+                for task in 0..<taskCount {
+                    group.addTask { (task, evaluateRows(r1cs, witness, bounds[task]..<bounds[task + 1])) }
+                }
+                var parts = [RowValues?](repeating: nil, count: taskCount)
+                for await (task, values) in group { parts[task] = values }
+                return parts.map { $0! }
             }
-            return nil
         }
-        if let violated { throw .unsatisfied(constraint: violated) }
-        for wire in 0...r1cs.publicCount { aValues[r1cs.constraintCount + wire] = witness[wire] }
-        return (aValues, bValues, cValues)
+        if let violated = parts.lazy.compactMap(\.firstViolation).first { throw .unsatisfied(constraint: violated) }
+        var values = (a: [Fr](), b: [Fr](), c: [Fr]())
+        values.a.reserveCapacity(n)
+        values.b.reserveCapacity(n)
+        values.c.reserveCapacity(n)
+        for part in consume parts {
+            values.a += part.a
+            values.b += part.b
+            values.c += part.c
+        }
+        values.a += repeatElement(.zero, count: n - rowCount)
+        values.b += repeatElement(.zero, count: n - rowCount)
+        values.c += repeatElement(.zero, count: n - rowCount)
+        for wire in 0...r1cs.publicCount { values.a[rowCount + wire] = witness[wire] }
+        return values
+    }
+
+    /// The A, B and C values of some consecutive rows, and the first of them the witness violates.
+    struct RowValues: Sendable {
+        var a: [Fr] = []
+        var b: [Fr] = []
+        var c: [Fr] = []
+        var firstViolation: Int?
+    }
+
+    /// One pass both evaluates the rows and checks the witness against them.
+    static func evaluateRows(_ r1cs: R1CS, _ witness: [Fr], _ rows: Range<Int>) -> RowValues {
+        var values = RowValues()
+        values.a.reserveCapacity(rows.count)
+        values.b.reserveCapacity(rows.count)
+        values.c.reserveCapacity(rows.count)
+        witness.withUnsafeBufferPointer { w in
+            for row in rows {
+                let (a, b, c) = (r1cs.a.evaluateRow(row, w), r1cs.b.evaluateRow(row, w), r1cs.c.evaluateRow(row, w))
+                if a * b != c {
+                    values.firstViolation = row
+                    return
+                }
+                values.a.append(a)
+                values.b.append(b)
+                values.c.append(c)
+            }
+        }
+        return values
     }
 
     /// Row values on the domain → coefficients → values on the odd coset ω₂ₙ^(2i+1).
@@ -264,7 +310,7 @@ public enum Groth16 {
         _ key: ProvingKey, witness: [Fr], threads: Int = 1, using generator: inout some RandomNumberGenerator
     ) async throws(Groth16Error) -> Proof {
         try key.r1cs.checkShape(of: witness)
-        let rows = try rowEvaluations(key, witness: witness)
+        let rows = try await rowEvaluations(key.r1cs, domainSize: key.domainSize, witness: witness, threads: threads)
         let privateWitness = Array(witness[(key.publicCount + 1)...])
         let sums =
             threads <= 1

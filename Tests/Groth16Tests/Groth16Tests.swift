@@ -116,6 +116,45 @@ struct Groth16Tests {
         #expect(try !Groth16.verify(key.verifyingKey, publicInputs: [Fr(35)], proof: noA))
     }
 
+    @Test("row values computed in several tasks equal one pass, and the first violated row is reported")
+    func rowEvaluationTasks() async throws {
+        // x, x², x⁴, … : 9,000 squarings, enough rows for two tasks of consecutive rows.
+        let builder = CircuitBuilder()
+        let out = builder.publicInput("out")
+        var value = builder.secretInput("x")
+        for _ in 0..<9_000 { value = builder.mul(value, value) }
+        builder.assertEqual(value, out)
+        let circuit = try builder.build()
+        var power = Fr(3)
+        for _ in 0..<9_000 { power = power * power }
+        let witness = try circuit.solve(publicInputs: [power], secretInputs: [Fr(3)])
+        let n = 16_384
+        let single = try await Groth16.rowEvaluations(circuit.r1cs, domainSize: n, witness: witness, threads: 1)
+        for threads in [2, 3] {
+            let split = try await Groth16.rowEvaluations(
+                circuit.r1cs, domainSize: n, witness: witness, threads: threads)
+            #expect(split.a == single.a && split.b == single.b && split.c == single.c)
+        }
+        #expect(single.a.count == n && single.b.count == n && single.c.count == n)
+        #expect(single.a[circuit.r1cs.constraintCount + 1] == power)  // the public wire's row of A
+        // Wrong values in rows 7,000 and 2,000 (each in a different task): row 2,000 is reported.
+        var bad = witness
+        let rowSevenThousand = circuit.r1cs.c.row(7_000)[0].0
+        bad[rowSevenThousand] = bad[rowSevenThousand] + .one
+        for threads in [1, 2] {
+            await #expect(throws: Groth16Error.unsatisfied(constraint: 7_000)) {
+                try await Groth16.rowEvaluations(circuit.r1cs, domainSize: n, witness: bad, threads: threads)
+            }
+        }
+        let rowTwoThousand = circuit.r1cs.c.row(2_000)[0].0
+        bad[rowTwoThousand] = bad[rowTwoThousand] + .one
+        for threads in [1, 2] {
+            await #expect(throws: Groth16Error.unsatisfied(constraint: 2_000)) {
+                try await Groth16.rowEvaluations(circuit.r1cs, domainSize: n, witness: bad, threads: threads)
+            }
+        }
+    }
+
     @Test("the prover refuses a witness that violates one constraint")
     func proverRefusesBadWitness() async throws {
         var rng = SeededRandom.forTest("groth16 bad witness")
