@@ -204,36 +204,46 @@ enum BenchmarkCatalog {
         await MSM.multiply(points: $0, scalars: $1, threads: $2)
     }
 
+    /// An MSM size to time: log₂ of the point count, the default number of runs, and
+    /// whether to time it on all threads as well as on one.
+    struct MSMSize {
+        let logSize: Int
+        let runs: Int
+        let allThreads: Bool
+    }
+
+    /// `g1_msm_2^k_1t` and, where asked, `g1_msm_2^k` on all threads; likewise for G2.
+    static func msmBenchmarks<Curve>(
+        _ prefix: String, _ sizes: [MSMSize], generator: JacobianPoint<Curve>,
+        multiply: @escaping ([AffinePoint<Curve>], [Fr], Int) async -> JacobianPoint<Curve>
+    ) -> [Benchmark] {
+        sizes.flatMap { size in
+            let name = "\(prefix)_msm_2^\(size.logSize)"
+            let variants: [(name: String, threads: Int?)] = [(name + "_1t", 1)] + (size.allThreads ? [(name, nil)] : [])
+            return variants.map { variant in
+                msmBenchmark(
+                    variant.name, logSize: size.logSize, threads: variant.threads, generator: generator,
+                    defaultRuns: size.runs, multiply: multiply)
+            }
+        }
+    }
+
     static var msm: [Benchmark] {
-        [
-            // A handful of points (public inputs, the smallest circuits) and the size of a
-            // shallow Merkle proof's MSMs, where the fixed costs dominate.
-            msmBenchmark(
-                "g1_msm_2^3_1t", logSize: 3, threads: 1, generator: G1.generator, defaultRuns: 200, multiply: g1MSM),
-            msmBenchmark(
-                "g2_msm_2^3_1t", logSize: 3, threads: 1, generator: G2.generator, defaultRuns: 200, multiply: g2MSM),
-            msmBenchmark(
-                "g1_msm_2^10_1t", logSize: 10, threads: 1, generator: G1.generator, defaultRuns: 50, multiply: g1MSM),
-            msmBenchmark(
-                "g2_msm_2^10_1t", logSize: 10, threads: 1, generator: G2.generator, defaultRuns: 50, multiply: g2MSM),
-            msmBenchmark(
-                "g1_msm_2^12_1t", logSize: 12, threads: 1, generator: G1.generator, defaultRuns: 20, multiply: g1MSM),
-            msmBenchmark(
-                "g1_msm_2^12", logSize: 12, threads: nil, generator: G1.generator, defaultRuns: 20, multiply: g1MSM),
-            msmBenchmark(
-                "g2_msm_2^12_1t", logSize: 12, threads: 1, generator: G2.generator, defaultRuns: 10, multiply: g2MSM),
-            msmBenchmark(
-                "g2_msm_2^12", logSize: 12, threads: nil, generator: G2.generator, defaultRuns: 10, multiply: g2MSM),
-            msmBenchmark(
-                "g1_msm_2^16_1t", logSize: 16, threads: 1, generator: G1.generator, defaultRuns: 5, multiply: g1MSM),
-            msmBenchmark(
-                "g1_msm_2^16", logSize: 16, threads: nil, generator: G1.generator, defaultRuns: 5, multiply: g1MSM),
-            msmBenchmark(
-                "g1_msm_2^20_1t", logSize: 20, threads: 1, generator: G1.generator, defaultRuns: 3, multiply: g1MSM),
-            msmBenchmark(
-                "g1_msm_2^20", logSize: 20, threads: nil, generator: G1.generator, defaultRuns: 3, multiply: g1MSM),
-            msmBenchmark(
-                "g2_msm_2^16_1t", logSize: 16, threads: 1, generator: G2.generator, defaultRuns: 3, multiply: g2MSM),
-        ]
+        // A handful of points (public inputs, the smallest circuits), the size of a shallow
+        // Merkle proof's MSMs, where the fixed costs dominate, and a small circuit's.
+        msmBenchmarks(
+            "g1",
+            [
+                MSMSize(logSize: 3, runs: 200, allThreads: false), MSMSize(logSize: 10, runs: 50, allThreads: false),
+                MSMSize(logSize: 12, runs: 20, allThreads: true), MSMSize(logSize: 16, runs: 5, allThreads: true),
+                MSMSize(logSize: 20, runs: 3, allThreads: true),
+            ], generator: G1.generator, multiply: g1MSM)
+            + msmBenchmarks(
+                "g2",
+                [
+                    MSMSize(logSize: 3, runs: 200, allThreads: false),
+                    MSMSize(logSize: 10, runs: 50, allThreads: false),
+                    MSMSize(logSize: 12, runs: 10, allThreads: true), MSMSize(logSize: 16, runs: 3, allThreads: false),
+                ], generator: G2.generator, multiply: g2MSM)
     }
 }
