@@ -383,10 +383,17 @@ final class BucketAccumulator<Curve: CurveParameters> {
     let bucketCount: Int
     let buckets: UnsafeMutablePointer<Coordinates>
     let occupancy: UnsafeMutablePointer<UInt8>
-    /// Points whose bucket already had an addition queued are added here instead, in
-    /// Jacobian form: waiting for the batch would make windows with few distinct digits
-    /// (the top one) quadratic.
+    /// A point whose bucket already has an addition queued waits for the next batch in
+    /// `deferred`, as long as there is room: at 4,096 buckets a window and batches of 512,
+    /// some 6% of the points meet such a bucket. When the room is full (windows with few
+    /// distinct digits, like the top one, would otherwise wait batch after batch) the
+    /// point is added here instead, in Jacobian form, at about twice the cost.
     let overflow: UnsafeMutablePointer<JacobianPoint<Curve>>
+    let deferredCapacity: Int
+    var deferredCount = 0
+    let deferredBuckets: UnsafeMutablePointer<Int32>
+    /// As `batchEntries`.
+    let deferredEntries: UnsafeMutablePointer<Int>
 
     let batchCapacity: Int
     var batchCount = 0
@@ -416,6 +423,9 @@ final class BucketAccumulator<Curve: CurveParameters> {
         // they leave for the reduction, grow with the batch: at 2^15 buckets (2^20 points)
         // a cap of 512 instead of 2,048 took 7% off the MSM, and 256 gained nothing more.
         batchCapacity = max(64, min(512, bucketCount / 8))
+        deferredCapacity = batchCapacity / 4
+        deferredBuckets = .allocate(capacity: deferredCapacity)
+        deferredEntries = .allocate(capacity: deferredCapacity)
         batchBuckets = .allocate(capacity: batchCapacity)
         batchEntries = .allocate(capacity: batchCapacity)
         denominators = .allocate(capacity: batchCapacity)
@@ -426,6 +436,8 @@ final class BucketAccumulator<Curve: CurveParameters> {
         UnsafeMutableRawPointer(buckets).deallocate()
         occupancy.deallocate()
         overflow.deallocate()
+        deferredBuckets.deallocate()
+        deferredEntries.deallocate()
         batchBuckets.deallocate()
         batchEntries.deallocate()
         denominators.deallocate()
@@ -455,7 +467,7 @@ final class BucketAccumulator<Curve: CurveParameters> {
                 bucketBase += perWindow
             }
         }
-        flush(points: points)
+        finish(points: points)
         return reduce(windows: windows.count, bucketsPerWindow: perWindow)
     }
 
@@ -526,8 +538,14 @@ final class BucketAccumulator<Curve: CurveParameters> {
             batchBuckets[batchCount] = Int32(k)
             batchEntries[batchCount] = entry
             batchCount += 1
-            if batchCount == batchCapacity { flush(points: points) }
+            if batchCount == batchCapacity { flushBatch(points: points) }
         default:
+            if deferredCount < deferredCapacity {
+                deferredBuckets[deferredCount] = Int32(k)
+                deferredEntries[deferredCount] = entry
+                deferredCount += 1
+                return
+            }
             let point = signedPoint(entry, points)
             let affine = AffinePoint<Curve>(x: point.x, y: point.y)
             if state & BucketOccupancy.overflowBit == 0 {
@@ -539,8 +557,15 @@ final class BucketAccumulator<Curve: CurveParameters> {
         }
     }
 
-    /// Completes every queued addition with one inversion.
-    func flush(points: UnsafeBufferPointer<AffinePoint<Curve>>) {
+    /// Completes every queued and deferred addition.
+    func finish(points: UnsafeBufferPointer<AffinePoint<Curve>>) {
+        // A flush queues the points it deferred again, so it may leave a batch behind.
+        while batchCount > 0 { flushBatch(points: points) }
+    }
+
+    /// Completes every queued addition with one inversion, then queues the deferred points
+    /// for the next batch.
+    func flushBatch(points: UnsafeBufferPointer<AffinePoint<Curve>>) {
         let count = batchCount
         if count == 0 { return }
         // Independent iterations: the bucket loads overlap. A zero denominator (the point
@@ -577,6 +602,14 @@ final class BucketAccumulator<Curve: CurveParameters> {
             occupancy[k] = occupancy[k] & BucketOccupancy.overflowBit | BucketOccupancy.filled
         }
         batchCount = 0
+        // The deferred points go into the batch just emptied; fewer than its capacity, so
+        // this cannot flush again. One may be deferred anew (two for one bucket), written
+        // at an index already read.
+        let deferred = deferredCount
+        deferredCount = 0
+        for d in 0..<deferred {
+            accumulate(entry: deferredEntries[d], into: Int(deferredBuckets[d]), points: points)
+        }
     }
 }
 

@@ -182,10 +182,11 @@ struct MSMTests {
                 accumulator.accumulate(entry: entry << 1 | (negated ? 1 : 0), into: k, points: points)
                 expected[k] = expected[k] + (negated ? -points[entry] : points[entry])
             }
-            accumulator.flush(points: points)
+            accumulator.finish(points: points)
         }
         let overflowed = (0..<bucketCount).filter { accumulator.occupancy[$0] & BucketOccupancy.overflowBit != 0 }
         #expect(!overflowed.isEmpty, "the test must exercise overflow sums")
+        #expect(accumulator.batchCount == 0 && accumulator.deferredCount == 0)
         let window = accumulator.window(0..<bucketCount)
         #expect(zip(window, expected).allSatisfy { $0.jacobian == $1 })
         let sum = accumulator.reduce(windows: 1, bucketsPerWindow: bucketCount)[0]
