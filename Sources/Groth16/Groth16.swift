@@ -120,8 +120,9 @@ public enum Groth16 {
         -> (a: [Fr], b: [Fr], c: [Fr])
     {
         let rowCount = r1cs.constraintCount
-        // A task pays for itself only over a few thousand rows.
-        let taskCount = max(1, min(threads, rowCount / 4096))
+        // A row takes about 0.3 µs (20 ms for 65,280 rows), a task some microseconds to
+        // start: a thousand rows a task pays for it many times over.
+        let taskCount = max(1, min(threads, rowCount / 1024))
         let bounds = (0...taskCount).map { rowCount * $0 / taskCount }
         let parts: [RowValues]
         if taskCount == 1 {

@@ -118,7 +118,7 @@ struct Groth16Tests {
 
     @Test("row values computed in several tasks equal one pass, and the first violated row is reported")
     func rowEvaluationTasks() async throws {
-        // x, x², x⁴, … : 9,000 squarings, enough rows for two tasks of consecutive rows.
+        // x, x², x⁴, … : 9,000 squarings, enough rows for several tasks of consecutive rows.
         let builder = CircuitBuilder()
         let out = builder.publicInput("out")
         var value = builder.secretInput("x")
