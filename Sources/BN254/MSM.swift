@@ -383,17 +383,17 @@ final class BucketAccumulator<Curve: CurveParameters> {
     let bucketCount: Int
     let buckets: UnsafeMutablePointer<Coordinates>
     let occupancy: UnsafeMutablePointer<UInt8>
-    /// A point whose bucket already has an addition queued waits for the next batch in
-    /// `deferred`, as long as there is room: at 4,096 buckets a window and batches of 512,
-    /// some 6% of the points meet such a bucket. When the room is full (windows with few
-    /// distinct digits, like the top one, would otherwise wait batch after batch) the
-    /// point is added here instead, in Jacobian form, at about twice the cost.
-    let overflow: UnsafeMutablePointer<JacobianPoint<Curve>>
+    /// Points whose bucket already has an addition queued wait here for the next batch,
+    /// as long as there is room: at 4,096 buckets a window and batches of 512, some 6% of
+    /// the points meet such a bucket. Bucket indices, and entries as in `batchEntries`.
     let deferredCapacity: Int
     var deferredCount = 0
     let deferredBuckets: UnsafeMutablePointer<Int32>
-    /// As `batchEntries`.
     let deferredEntries: UnsafeMutablePointer<Int>
+    /// When the deferred room is full (windows with few distinct digits, like the top one,
+    /// would otherwise wait batch after batch), such a point is added here instead, in
+    /// Jacobian form, at about twice the cost of a batched addition.
+    let overflow: UnsafeMutablePointer<JacobianPoint<Curve>>
 
     let batchCapacity: Int
     var batchCount = 0

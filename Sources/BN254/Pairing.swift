@@ -128,13 +128,10 @@ struct MillerState {
         return LineCoefficients(yCoefficient: lambda, xCoefficient: -theta, constant: j)
     }
 
-    /// Whether Q, whose every Miller step this state has taken, lies in G2: T ended at
-    /// `Pairing.loopEnd(of: Q)`. A step without a defined result (T = ±R, or y = 0) leaves
-    /// Z = 0, and so does every step after it: Z ≠ 0 at the end means each step was an
-    /// exact group operation.
+    /// Whether Q, whose every Miller step this state has taken, lies in G2. A step without
+    /// a defined result (T = ±R, or y = 0) leaves Z = 0, and so does every step after it.
     func endsInSubgroup(q: G2Affine) -> Bool {
-        let end = Pairing.loopEnd(of: q)
-        return !tz.isZero && tx == end.x * tz && ty == end.y * tz
+        Pairing.stepsEndInSubgroup(x: tx, y: ty, z: tz, q: q)
     }
 
     static let half = Fp(2).inverse()!
@@ -181,8 +178,8 @@ public struct G2Prepared: Sendable {
     /// One line per Miller step (`Pairing.millerSteps`); empty for the point at infinity.
     let lines: [NormalizedLine]
     /// Whether the point (which must be on the twist) lies in the order-r subgroup G2,
-    /// read from the last point of its Miller steps (`Pairing.isLoopEnd`) at the cost of a
-    /// comparison: preparing a point from outside replaces its separate subgroup check.
+    /// read from the last point of its Miller steps (`Pairing.stepsEndInSubgroup`) at the
+    /// cost of a comparison: preparing a point from outside replaces its separate subgroup check.
     public let isInSubgroup: Bool
 
     /// Lines from projective steps, which need no inversion, normalized together with one.
@@ -265,8 +262,9 @@ public struct G2Prepared: Sendable {
         }
         var prepared = points.map { G2Prepared(point: $0, lines: [], isInSubgroup: true) }
         for (j, index) in active.enumerated() {
-            let end = Pairing.loopEnd(of: points[index])
-            let inSubgroup = !undefined[j] && xs[j] == end.x && ys[j] == end.y
+            // An undefined step leaves the affine point meaningless: Z = 0 says so.
+            let inSubgroup = Pairing.stepsEndInSubgroup(
+                x: xs[j], y: ys[j], z: undefined[j] ? .zero : .one, q: points[index])
             prepared[index] = G2Prepared(point: points[index], lines: lines[j], isInSubgroup: inSubgroup)
         }
         return prepared
@@ -312,6 +310,13 @@ extension Pairing {
     /// never meets an undefined step (T = ±R, or y = 0), so one that did is outside G2.
     static func loopEnd(of q: G2Affine) -> G2Affine {
         -(q.psi.psi.psi)
+    }
+
+    /// Whether Q lies in G2, given where its Miller steps left T = (x : y : z) in
+    /// homogeneous coordinates, with z = 0 when a step was undefined: T = `loopEnd(of: Q)`.
+    static func stepsEndInSubgroup(x: Fp2, y: Fp2, z: Fp2, q: G2Affine) -> Bool {
+        let end = loopEnd(of: q)
+        return !z.isZero && x == end.x * z && y == end.y * z
     }
 
     /// The product of the Miller loops of every pair. Pairs with a prepared G2 point

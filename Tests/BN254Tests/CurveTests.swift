@@ -94,9 +94,7 @@ struct G2SubgroupTests {
         }
         // The twist's order is r·c with c = 2p − r = 10069·c′: T = [r·c′]R has order 10069 (or 1),
         // and a G2 point plus such a T must fail.
-        let cofactor = UInt256(2).multipliedFullWidth(by: Fp.modulus).low.subtractingReportingBorrow(Fr.modulus)
-            .difference
-        let (cPrime, remainder) = cofactor.dividedReportingRemainder(by: 10069)
+        let (cPrime, remainder) = Self.cofactor.dividedReportingRemainder(by: 10069)
         #expect(remainder == 0)
         var torsionFound = 0
         for (r, member) in zip(twist, members) {
@@ -111,10 +109,12 @@ struct G2SubgroupTests {
         #expect(torsionFound > 0)
     }
 
-    /// The twist's order is r·c, c = 2p − r = 10069·5864401·1875725156269·ℓ₄.
+    /// The twist's order is r·c, c = 2p − r.
+    static let cofactor = UInt256(2).multipliedFullWidth(by: Fp.modulus).low.subtractingReportingBorrow(Fr.modulus)
+        .difference
+
+    /// c = 10069·5864401·1875725156269·ℓ₄.
     static let cofactorPrimes: [UInt256] = {
-        let cofactor = UInt256(2).multipliedFullWidth(by: Fp.modulus).low.subtractingReportingBorrow(Fr.modulus)
-            .difference
         var rest = cofactor
         for small: UInt64 in [10069, 5_864_401, 1_875_725_156_269] {
             let (quotient, remainder) = rest.dividedReportingRemainder(by: small)
@@ -136,16 +136,14 @@ struct G2SubgroupTests {
         let twist = Self.twistPoints(6, using: &rng).map(\.affine)
         // Points of each prime order ℓ dividing the cofactor: [r·c/ℓ]R for twist points R.
         // Each ℓ-part of the (cyclic) twist group is reached, alone and added to G2 points.
-        let cofactor = Self.cofactorPrimes.dropFirst().reduce(Self.cofactorPrimes[0]) {
-            $0.multipliedFullWidth(by: $1).low
-        }
+        #expect(Self.cofactorPrimes.reduce(UInt256(1)) { $0.multipliedFullWidth(by: $1).low } == Self.cofactor)
         var torsion: [G2Affine] = []
         for prime in Self.cofactorPrimes {
             var quotient = UInt256(1)
             for other in Self.cofactorPrimes where other != prime {
                 quotient = quotient.multipliedFullWidth(by: other).low
             }
-            #expect(quotient.multipliedFullWidth(by: prime).low == cofactor)
+            #expect(quotient.multipliedFullWidth(by: prime).low == Self.cofactor)
             let point = Self.twistPoints(4, using: &rng).lazy.map {
                 $0.multiplied(by: Fr.modulus).multiplied(by: quotient)
             }
