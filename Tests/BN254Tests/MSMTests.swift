@@ -162,12 +162,15 @@ struct MSMTests {
         check(G2.generator, bucketsPerWindow: 256, windows: 6, using: &rng)
     }
 
-    @Test("buckets with overflow sums reduce the same in affine lanes and in Jacobian coordinates")
-    func overflowFolding() {
-        var rng = SeededRandom.forTest("overflow folding")
+    /// 2,048 buckets fit a core's cache; 2^15 do not, and their batches are touched first.
+    @Test(
+        "buckets with overflow sums reduce the same in affine lanes and in Jacobian coordinates",
+        arguments: [2048, 1 << 15])
+    func overflowFolding(bucketCount: Int) {
+        var rng = SeededRandom.forTest("overflow folding \(bucketCount)")
         let points = Self.fewPoints(G1.generator, count: 5)
-        let bucketCount = 2048
         let accumulator = BucketAccumulator<G1Curve>(bucketCount: bucketCount)
+        #expect(accumulator.bucketsOutgrowCache == (bucketCount > 2048))
         accumulator.occupancy.update(repeating: BucketOccupancy.empty, count: bucketCount)
         var expected = [JacobianPoint<G1Curve>](repeating: .infinity, count: bucketCount)
         points.withUnsafeBufferPointer { points in
