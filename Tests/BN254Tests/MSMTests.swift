@@ -56,7 +56,7 @@ struct MSMTests {
         scalars[2] = .zero
         let expected = naive(points, scalars)
         #expect(MSM.interleavedG2(points: points, scalars: scalars) == expected)
-        #expect(MSM.multiplySerialGeneric(points: points, images: nil, scalars: scalars) == expected)
+        #expect(MSM.multiplySerialGeneric(rows: points, splitting: false, scalars: scalars) == expected)
         #expect(await MSM.multiply(points: points, scalars: scalars) == expected)
     }
 
@@ -74,7 +74,7 @@ struct MSMTests {
         let scalars = (0..<3).map { _ in Fr.random(using: &rng) }
         let exact = zip(points, scalars).reduce(G2.infinity) { $0 + $1.0.jacobian.multiplied(by: $1.1.canonical) }
         #expect(MSM.multiplySerial(points: points, scalars: scalars) == exact)
-        #expect(MSM.multiplySerialGeneric(points: points, images: nil, scalars: scalars) == exact)
+        #expect(MSM.multiplySerialGeneric(rows: points, splitting: false, scalars: scalars) == exact)
     }
 
     @Test("G2 MSM equals the naive sum")
