@@ -201,10 +201,20 @@ public enum MSM {
         var bucketCount: Int { 1 << (windowBits - 1) }
 
         init(scalarCount: Int, splitting: Bool) {
+            let rows = splitting ? 2 * scalarCount : scalarCount
+            let scalarBits = splitting ? Plan.splitScalarBits : Plan.fullScalarBits
+            self.init(
+                scalarCount: scalarCount, splitting: splitting,
+                windowBits: Plan.bestWindowBits(rows, scalarBits: scalarBits))
+        }
+
+        /// A plan with c-bit windows, 3 ≤ c ≤ `maximumWindowBits`.
+        init(scalarCount: Int, splitting: Bool, windowBits: Int) {
+            precondition((3...Plan.maximumWindowBits).contains(windowBits), "window size out of range")
             self.splitting = splitting
             count = splitting ? 2 * scalarCount : scalarCount
+            self.windowBits = windowBits
             let scalarBits = splitting ? Plan.splitScalarBits : Plan.fullScalarBits
-            windowBits = Plan.bestWindowBits(count, scalarBits: scalarBits)
             windowCount = (scalarBits + windowBits - 1) / windowBits
         }
 
@@ -348,19 +358,27 @@ final class SignedDigits: @unchecked Sendable {
     private func write(_ magnitude: UInt256, negated: Bool, row: Int) {
         let n = plan.count
         let c = plan.windowBits
+        let mask = (UInt64(1) << UInt64(c)) &- 1
         let half = Int64(1) << Int64(c - 1)
         let full = Int64(1) << Int64(c)
         // Negating every digit negates the value; it costs no branch on the data.
         let sign: Int64 = negated ? -1 : 1
         var carry: Int64 = 0
-        for window in 0..<plan.windowCount {
-            let start = window * c
-            var digit = carry
-            if start < 256 { digit += Int64(magnitude.bits(from: start, count: min(c, 256 - start))) }
-            // Branch-free: whether a window borrows is as random as the scalar's bits.
-            carry = digit > half ? 1 : 0
-            digit -= carry * full
-            storage[window * n + row] = Int32(digit * sign)
+        // A window's bits come from one unaligned load at its first byte, shifted by at
+        // most 7: 57 bits, more than any window. The limbs are little-endian in memory on
+        // every platform Swift runs on, and the zero word keeps the last loads in bounds
+        // (windows start below bit 255).
+        var words = (magnitude.l0, magnitude.l1, magnitude.l2, magnitude.l3, UInt64(0))
+        withUnsafeBytes(of: &words) { bytes in
+            for window in 0..<plan.windowCount {
+                let start = window &* c
+                let bits = bytes.loadUnaligned(fromByteOffset: start >> 3, as: UInt64.self) >> UInt64(start & 7)
+                var digit = carry &+ Int64(bitPattern: bits & mask)
+                // Branch-free: whether a window borrows is as random as the scalar's bits.
+                carry = digit > half ? 1 : 0
+                digit &-= carry &* full
+                storage[window &* n &+ row] = Int32(truncatingIfNeeded: digit &* sign)
+            }
         }
     }
 

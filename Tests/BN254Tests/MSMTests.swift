@@ -258,7 +258,7 @@ struct MSMTests {
         ]
     }()
 
-    @Test("the window plan covers every scalar bit and keeps digits in range")
+    @Test("the window plan covers every scalar bit and keeps digits in range, for every window size")
     func signedDigitsReconstruct() {
         for count in [1, 40, 5000, 1 << 20] {
             for splitting in [false, true] {
@@ -270,10 +270,14 @@ struct MSMTests {
         let scalars = Self.digitScalars
         var points = [AffinePoint<G1Curve>](repeating: G1.generator.affine, count: scalars.count)
         points[1] = .infinity  // its digits must all be zero
-        let plan = MSM.Plan(scalarCount: scalars.count, splitting: false)
-        let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
-        for (i, scalar) in scalars.enumerated() {
-            #expect(Self.value(ofRow: i, digits, plan: plan) == (i == 1 ? .zero : scalar), "scalar \(i)")
+        for windowBits in 3...MSM.Plan.maximumWindowBits {
+            let plan = MSM.Plan(scalarCount: scalars.count, splitting: false, windowBits: windowBits)
+            let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
+            for (i, scalar) in scalars.enumerated() {
+                #expect(
+                    Self.value(ofRow: i, digits, plan: plan) == (i == 1 ? .zero : scalar),
+                    "scalar \(i), c = \(windowBits)")
+            }
         }
     }
 
@@ -296,18 +300,21 @@ struct MSMTests {
         }
     }
 
-    @Test("the GLV halves' digits give every scalar back as k₁ + λ·k₂")
+    @Test("the GLV halves' digits give every scalar back as k₁ + λ·k₂, for every window size")
     func splitDigitsReconstruct() {
         let scalars = Self.digitScalars
         let n = scalars.count
         var points = [AffinePoint<G1Curve>](repeating: G1.generator.affine, count: n)
         points[1] = .infinity  // its digits must all be zero
-        let plan = MSM.Plan(scalarCount: n, splitting: true)
-        let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
-        for (i, scalar) in scalars.enumerated() {
-            let k1 = Self.value(ofRow: i, digits, plan: plan)
-            let k2 = Self.value(ofRow: n + i, digits, plan: plan)
-            #expect(k1 + G1Endomorphism.lambda * k2 == (i == 1 ? .zero : scalar), "scalar \(i)")
+        for windowBits in 3...MSM.Plan.maximumWindowBits {
+            let plan = MSM.Plan(scalarCount: n, splitting: true, windowBits: windowBits)
+            let digits = SignedDigits(scalars, skippingInfinityOf: points, plan: plan).withDigits { Array($0) }
+            for (i, scalar) in scalars.enumerated() {
+                let k1 = Self.value(ofRow: i, digits, plan: plan)
+                let k2 = Self.value(ofRow: n + i, digits, plan: plan)
+                #expect(
+                    k1 + G1Endomorphism.lambda * k2 == (i == 1 ? .zero : scalar), "scalar \(i), c = \(windowBits)")
+            }
         }
     }
 
