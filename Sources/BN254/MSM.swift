@@ -202,10 +202,9 @@ public enum MSM {
 
         init(scalarCount: Int, splitting: Bool) {
             let rows = splitting ? 2 * scalarCount : scalarCount
-            let scalarBits = splitting ? Plan.splitScalarBits : Plan.fullScalarBits
             self.init(
                 scalarCount: scalarCount, splitting: splitting,
-                windowBits: Plan.bestWindowBits(rows, scalarBits: scalarBits))
+                windowBits: Plan.bestWindowBits(rows, scalarBits: Plan.scalarBits(splitting: splitting)))
         }
 
         /// A plan with c-bit windows, 3 ≤ c ≤ `maximumWindowBits`.
@@ -214,9 +213,11 @@ public enum MSM {
             self.splitting = splitting
             count = splitting ? 2 * scalarCount : scalarCount
             self.windowBits = windowBits
-            let scalarBits = splitting ? Plan.splitScalarBits : Plan.fullScalarBits
-            windowCount = (scalarBits + windowBits - 1) / windowBits
+            windowCount = (Plan.scalarBits(splitting: splitting) + windowBits - 1) / windowBits
         }
+
+        /// The bits the digits of a row must cover.
+        static func scalarBits(splitting: Bool) -> Int { splitting ? splitScalarBits : fullScalarBits }
 
         /// The windows split into consecutive groups that are accumulated together, in one
         /// set of buckets. With few buckets per window, one window alone would allow only
@@ -253,11 +254,14 @@ public enum MSM {
             return (3...maximumWindowBits).min { cost(count, scalarBits, $0) < cost(count, scalarBits, $1) }!
         }
 
-        // Above 2^15 buckets (2 MiB of coordinates, twice a core's L2 cache on the machines
-        // we measure on) the bucket loads miss, and that costs more than a larger window
-        // saves: at 2^20 G1 points split by GLV, c = 17 ran 11–17% slower than the unsplit
-        // MSM (c = 16), and c = 16 only 4–11% slower, in runs alternating the builds.
+        // At 2^15 buckets (2 MiB of coordinates, twice `cacheBytes`) the bucket loads
+        // already miss, and above it that costs more than a larger window saves: at 2^20
+        // G1 points split by GLV, c = 17 ran 11–17% slower than the unsplit MSM (c = 16),
+        // and c = 16 only 4–11% slower, in runs alternating the builds.
         static let maximumWindowBits = 16
+
+        /// A core's L2 cache on the machines we measure on (AMD EPYC, 1 MiB).
+        static let cacheBytes = 1 << 20
 
         /// The estimated cost in field products of an MSM with c-bit windows.
         static func cost(_ count: Int, _ scalarBits: Int, _ c: Int) -> Double {
@@ -405,9 +409,9 @@ enum BucketOccupancy {
 /// fill it), and every point lands in a random one. Each bucket's coordinates fill whole
 /// 64-byte lines (no flag byte pushing them across a boundary), occupancy lives in a
 /// byte array that stays in L1, and queuing an addition touches neither the point nor
-/// the bucket. The flush then loads all of a batch's buckets in a tight loop of
-/// independent iterations, so the processor overlaps those misses instead of waiting on
-/// each.
+/// the bucket. When the buckets outgrow L2, the flush first loads all of a batch's
+/// buckets in a tight loop of independent iterations (`touchBuckets`), so the processor
+/// overlaps those misses instead of waiting on each.
 final class BucketAccumulator<Curve: CurveParameters> {
     typealias Field = Curve.BaseField
 
@@ -432,8 +436,8 @@ final class BucketAccumulator<Curve: CurveParameters> {
     /// Jacobian form, at about twice the cost of a batched addition.
     let overflow: UnsafeMutablePointer<JacobianPoint<Curve>>
 
-    /// Whether the buckets are larger than a core's L2 cache (1 MiB on the machines we
-    /// measure on), so that a batch's bucket loads miss and are worth touching first
+    /// Whether the buckets are larger than a core's L2 cache (`MSM.Plan.cacheBytes`), so
+    /// that a batch's bucket loads miss and are worth touching first
     /// (`touchBuckets`): at 2^20 G1 points (2 MiB of buckets) that took 0.91–0.96 of the
     /// time, while with buckets that fit (G2 at 2^16 points) it took 0.99–1.08.
     let bucketsOutgrowCache: Bool
@@ -452,7 +456,7 @@ final class BucketAccumulator<Curve: CurveParameters> {
         let raw = UnsafeMutableRawPointer.allocate(
             byteCount: bucketCount * MemoryLayout<Coordinates>.stride, alignment: 64)
         buckets = raw.bindMemory(to: Coordinates.self, capacity: bucketCount)
-        bucketsOutgrowCache = bucketCount * MemoryLayout<Coordinates>.stride > 1 << 20
+        bucketsOutgrowCache = bucketCount * MemoryLayout<Coordinates>.stride > MSM.Plan.cacheBytes
         occupancy = .allocate(capacity: bucketCount)
         occupancy.initialize(repeating: BucketOccupancy.empty, count: bucketCount)
         // Left uninitialised (the type is trivial): a bucket's overflow is written

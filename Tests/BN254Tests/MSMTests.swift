@@ -263,7 +263,7 @@ struct MSMTests {
         for count in [1, 40, 5000, 1 << 20] {
             for splitting in [false, true] {
                 let plan = MSM.Plan(scalarCount: count, splitting: splitting)
-                let bits = splitting ? MSM.Plan.splitScalarBits : MSM.Plan.fullScalarBits
+                let bits = MSM.Plan.scalarBits(splitting: splitting)
                 #expect(plan.windowBits * plan.windowCount >= bits)
             }
         }
