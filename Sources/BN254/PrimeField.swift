@@ -99,15 +99,12 @@ extension PrimeField {
     /// assembly kernels are tested against.
     @inlinable @inline(__always)
     public static func portableMontgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
-        var t0: UInt64 = 0
-        var t1: UInt64 = 0
-        var t2: UInt64 = 0
-        var t3: UInt64 = 0
-        montgomeryRound(&t0, &t1, &t2, &t3, a, b.l0)
-        montgomeryRound(&t0, &t1, &t2, &t3, a, b.l1)
-        montgomeryRound(&t0, &t1, &t2, &t3, a, b.l2)
-        montgomeryRound(&t0, &t1, &t2, &t3, a, b.l3)
-        return reduceOnce(UInt256(t0, t1, t2, t3))
+        var t = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        montgomeryRound(&t, a, b.l0)
+        montgomeryRound(&t, a, b.l1)
+        montgomeryRound(&t, a, b.l2)
+        montgomeryRound(&t, a, b.l3)
+        return reduceOnce(UInt256(t.0, t.1, t.2, t.3))
     }
 
     @inlinable @inline(__always)
@@ -133,37 +130,64 @@ extension PrimeField {
         var (t0, t1, t2, t3) = (t.low.l0, t.low.l1, t.low.l2, t.low.l3)
         for _ in 0..<4 {
             let q = t0 &* montgomeryInverse
-            var carry: UInt64
-            (carry, _) = multiplyAdd(t0, q, m.l0, 0)
-            (carry, t0) = multiplyAdd(t1, q, m.l1, carry)
-            (carry, t1) = multiplyAdd(t2, q, m.l2, carry)
-            (carry, t2) = multiplyAdd(t3, q, m.l3, carry)
-            t3 = carry
+            let r0 = q.multipliedFullWidth(by: m.l0)
+            let r1 = q.multipliedFullWidth(by: m.l1)
+            let r2 = q.multipliedFullWidth(by: m.l2)
+            let r3 = q.multipliedFullWidth(by: m.l3)
+            var c: UInt64
+            (_, c) = addWithCarry(t0, r0.low, 0)
+            (t1, c) = addWithCarry(t1, r1.low, c)
+            (t2, c) = addWithCarry(t2, r2.low, c)
+            (t3, c) = addWithCarry(t3, r3.low, c)
+            let top = c
+            (t0, c) = addWithCarry(t1, r0.high, 0)
+            (t1, c) = addWithCarry(t2, r1.high, c)
+            (t2, c) = addWithCarry(t3, r2.high, c)
+            t3 = top &+ r3.high &+ c
         }
         return reduceOnce(UInt256(t0, t1, t2, t3).addingReportingCarry(t.high).sum)
     }
 
     /// One CIOS round: t = (t + a·bᵢ + q·m) / 2^64 with q chosen to clear the low limb.
+    ///
+    /// Each product's four low halves are added in one carry chain and its high halves,
+    /// a limb up, in another, so the compiler makes an `add` and three `adc`s of each;
+    /// a 128-bit multiply-add per limb took about twice as many instructions, and adding
+    /// each product's limbs into a row first (`UInt256.row`) made a chain of products 5%
+    /// slower. t stays below 2m, and 2m + 2·m·2^64 < 2^320 because m < 2^254: five limbs
+    /// hold every partial sum, and the result fits in four.
     @inlinable @inline(__always)
-    static func montgomeryRound(
-        _ t0: inout UInt64, _ t1: inout UInt64, _ t2: inout UInt64, _ t3: inout UInt64,
-        _ a: UInt256, _ bi: UInt64
-    ) {
-        let m = modulus
-        var (carry, u0) = multiplyAdd(t0, a.l0, bi, 0)
-        var u1: UInt64
-        var u2: UInt64
-        var u3: UInt64
-        (carry, u1) = multiplyAdd(t1, a.l1, bi, carry)
-        (carry, u2) = multiplyAdd(t2, a.l2, bi, carry)
-        (carry, u3) = multiplyAdd(t3, a.l3, bi, carry)
-        let high = carry
+    static func montgomeryRound(_ t: inout (UInt64, UInt64, UInt64, UInt64), _ a: UInt256, _ bi: UInt64) {
+        let p0 = a.l0.multipliedFullWidth(by: bi)
+        let p1 = a.l1.multipliedFullWidth(by: bi)
+        let p2 = a.l2.multipliedFullWidth(by: bi)
+        let p3 = a.l3.multipliedFullWidth(by: bi)
+        var c: UInt64
+        var (u0, u1, u2, u3): (UInt64, UInt64, UInt64, UInt64)
+        (u0, c) = addWithCarry(t.0, p0.low, 0)
+        (u1, c) = addWithCarry(t.1, p1.low, c)
+        (u2, c) = addWithCarry(t.2, p2.low, c)
+        (u3, c) = addWithCarry(t.3, p3.low, c)
+        var u4 = c
+        (u1, c) = addWithCarry(u1, p0.high, 0)
+        (u2, c) = addWithCarry(u2, p1.high, c)
+        (u3, c) = addWithCarry(u3, p2.high, c)
+        u4 = u4 &+ p3.high &+ c
         let q = u0 &* montgomeryInverse
-        (carry, _) = multiplyAdd(u0, q, m.l0, 0)
-        (carry, t0) = multiplyAdd(u1, q, m.l1, carry)
-        (carry, t1) = multiplyAdd(u2, q, m.l2, carry)
-        (carry, t2) = multiplyAdd(u3, q, m.l3, carry)
-        t3 = high &+ carry
+        let m = modulus
+        let r0 = q.multipliedFullWidth(by: m.l0)
+        let r1 = q.multipliedFullWidth(by: m.l1)
+        let r2 = q.multipliedFullWidth(by: m.l2)
+        let r3 = q.multipliedFullWidth(by: m.l3)
+        (_, c) = addWithCarry(u0, r0.low, 0)  // the low limb becomes zero, by the choice of q
+        (u1, c) = addWithCarry(u1, r1.low, c)
+        (u2, c) = addWithCarry(u2, r2.low, c)
+        (u3, c) = addWithCarry(u3, r3.low, c)
+        u4 = u4 &+ c
+        (t.0, c) = addWithCarry(u1, r0.high, 0)
+        (t.1, c) = addWithCarry(u2, r1.high, c)
+        (t.2, c) = addWithCarry(u3, r2.high, c)
+        t.3 = u4 &+ r3.high &+ c
     }
 
     /// The multiplicative inverse; nil for zero.
