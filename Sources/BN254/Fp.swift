@@ -2,33 +2,12 @@
 /// p = 21888242871839275222246405745257275088696311157297823662689037894645226208583.
 ///
 /// Curve coordinates live here (G1) and in its extensions (G2, the pairing's target group).
-#if ZKP_ADX_KERNELS
-    import BN254Kernels
-#endif
-
 @frozen
 public struct Fp: PrimeField {
     public var montgomery: UInt256
 
     @inlinable @inline(__always)
     public init(montgomery: UInt256) { self.montgomery = montgomery }
-
-    #if ZKP_ADX_KERNELS
-        @inlinable @inline(__always)
-        public static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
-            UInt256(zkp_fp_montgomery_product(a.limbs, b.limbs))
-        }
-
-        @inlinable @inline(__always)
-        public static func wideProduct(_ a: UInt256, _ b: UInt256) -> UInt512 {
-            UInt512(zkp_wide_product(a.limbs, b.limbs))
-        }
-
-        @inlinable @inline(__always)
-        public static func montgomeryReduce(_ t: UInt512) -> UInt256 {
-            UInt256(zkp_fp_montgomery_reduce(t.limbs))
-        }
-    #endif
 
     @inlinable public static var modulus: UInt256 {
         UInt256(0x3c20_8c16_d87c_fd47, 0x9781_6a91_6871_ca8d, 0xb850_45b6_8181_585d, 0x3064_4e72_e131_a029)

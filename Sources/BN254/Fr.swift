@@ -3,23 +3,12 @@
 ///
 /// Circuit values, witnesses and scalars live here. r − 1 is divisible by 2^28,
 /// so power-of-two NTT domains up to 2^28 exist.
-#if ZKP_ADX_KERNELS
-    import BN254Kernels
-#endif
-
 @frozen
 public struct Fr: PrimeField {
     public var montgomery: UInt256
 
     @inlinable @inline(__always)
     public init(montgomery: UInt256) { self.montgomery = montgomery }
-
-    #if ZKP_ADX_KERNELS
-        @inlinable @inline(__always)
-        public static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
-            UInt256(zkp_fr_montgomery_product(a.limbs, b.limbs))
-        }
-    #endif
 
     @inlinable public static var modulus: UInt256 {
         UInt256(0x43e1_f593_f000_0001, 0x2833_e848_79b9_7091, 0xb850_45b6_8181_585d, 0x3064_4e72_e131_a029)

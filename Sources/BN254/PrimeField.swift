@@ -24,17 +24,6 @@ public protocol PrimeField: FieldElement, Comparable {
     /// The raw Montgomery representation.
     var montgomery: UInt256 { get set }
     init(montgomery: UInt256)
-
-    /// a·b·2^−256 mod m for a, b < m: the one primitive every product and square uses.
-    /// `portableMontgomeryProduct` by default; `Fp` and `Fr` may use an assembly kernel.
-    static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256
-    /// The 512-bit product a·b of any two 256-bit numbers: the first half of the product
-    /// above, for sums of products that are reduced once (`Fp2`).
-    /// `portableWideProduct` by default; `Fp` may use an assembly kernel.
-    static func wideProduct(_ a: UInt256, _ b: UInt256) -> UInt512
-    /// t·2^−256 mod m for t < m·2^256: the second half.
-    /// `portableMontgomeryReduce` by default; `Fp` may use an assembly kernel.
-    static func montgomeryReduce(_ t: UInt512) -> UInt256
 }
 
 // MARK: - Arithmetic
@@ -90,15 +79,9 @@ extension PrimeField {
     @inlinable @inline(__always)
     public func squared() -> Self { Self(montgomery: Self.montgomeryProduct(montgomery, montgomery)) }
 
+    /// a·b·2^−256 mod m for a, b < m: the one primitive every product and square uses.
     @inlinable @inline(__always)
     public static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
-        portableMontgomeryProduct(a, b)
-    }
-
-    /// a·b·2^−256 mod m for a, b < m, in Swift: the definition, and the oracle the
-    /// assembly kernels are tested against.
-    @inlinable @inline(__always)
-    public static func portableMontgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
         var t = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         montgomeryRound(&t, a, b.l0)
         montgomeryRound(&t, a, b.l1)
@@ -107,25 +90,20 @@ extension PrimeField {
         return reduceOnce(UInt256(t.0, t.1, t.2, t.3))
     }
 
+    /// The 512-bit product a·b of any two 256-bit numbers: the first half of the product
+    /// above, for sums of products that are reduced once (`Fp2`).
     @inlinable @inline(__always)
-    public static func wideProduct(_ a: UInt256, _ b: UInt256) -> UInt512 { portableWideProduct(a, b) }
-
-    @inlinable @inline(__always)
-    public static func montgomeryReduce(_ t: UInt512) -> UInt256 { portableMontgomeryReduce(t) }
-
-    /// The 512-bit product in Swift: the definition, and the oracle of the assembly kernel.
-    @inlinable @inline(__always)
-    public static func portableWideProduct(_ a: UInt256, _ b: UInt256) -> UInt512 {
+    public static func wideProduct(_ a: UInt256, _ b: UInt256) -> UInt512 {
         let (high, low) = a.multipliedFullWidth(by: b)
         return UInt512(low: low, high: high)
     }
 
-    /// Montgomery's reduction in Swift: the definition, and the oracle of the assembly kernel.
+    /// Montgomery's reduction t·2^−256 mod m for t < m·2^256: the second half.
     ///
     /// Four rounds t = (t + q·m)/2^64 clear the low half; what they leave is at most m
     /// (and fits four limbs), the high half is below m, so one subtraction of m finishes.
     @inlinable @inline(__always)
-    public static func portableMontgomeryReduce(_ t: UInt512) -> UInt256 {
+    public static func montgomeryReduce(_ t: UInt512) -> UInt256 {
         let m = modulus
         var (t0, t1, t2, t3) = (t.low.l0, t.low.l1, t.low.l2, t.low.l3)
         for _ in 0..<4 {
