@@ -107,28 +107,26 @@ extension UInt256 {
     /// multiply-add per limb took about twice as many instructions.
     @inlinable
     public func multipliedFullWidth(by other: UInt256) -> (high: UInt256, low: UInt256) {
+        // Each row's lowest limb is final; the four above it are added to the next row.
         let r0 = Self.row(self, other.l0)
-        var p = (r0.0, r0.1, r0.2, r0.3, r0.4, UInt64(0), UInt64(0), UInt64(0))
+        let r1 = Self.addRow((r0.1, r0.2, r0.3, r0.4), Self.row(self, other.l1))
+        let r2 = Self.addRow((r1.1, r1.2, r1.3, r1.4), Self.row(self, other.l2))
+        let r3 = Self.addRow((r2.1, r2.2, r2.3, r2.4), Self.row(self, other.l3))
+        return (UInt256(r3.1, r3.2, r3.3, r3.4), UInt256(r0.0, r1.0, r2.0, r3.0))
+    }
+
+    /// partial + row, five limbs, for a sum below 2^320.
+    @inlinable @inline(__always)
+    static func addRow(
+        _ partial: (UInt64, UInt64, UInt64, UInt64), _ row: (UInt64, UInt64, UInt64, UInt64, UInt64)
+    ) -> (UInt64, UInt64, UInt64, UInt64, UInt64) {
         var c: UInt64
-        let r1 = Self.row(self, other.l1)
-        (p.1, c) = addWithCarry(p.1, r1.0, 0)
-        (p.2, c) = addWithCarry(p.2, r1.1, c)
-        (p.3, c) = addWithCarry(p.3, r1.2, c)
-        (p.4, c) = addWithCarry(p.4, r1.3, c)
-        p.5 = r1.4 &+ c
-        let r2 = Self.row(self, other.l2)
-        (p.2, c) = addWithCarry(p.2, r2.0, 0)
-        (p.3, c) = addWithCarry(p.3, r2.1, c)
-        (p.4, c) = addWithCarry(p.4, r2.2, c)
-        (p.5, c) = addWithCarry(p.5, r2.3, c)
-        p.6 = r2.4 &+ c
-        let r3 = Self.row(self, other.l3)
-        (p.3, c) = addWithCarry(p.3, r3.0, 0)
-        (p.4, c) = addWithCarry(p.4, r3.1, c)
-        (p.5, c) = addWithCarry(p.5, r3.2, c)
-        (p.6, c) = addWithCarry(p.6, r3.3, c)
-        p.7 = r3.4 &+ c
-        return (UInt256(p.4, p.5, p.6, p.7), UInt256(p.0, p.1, p.2, p.3))
+        var (s0, s1, s2, s3): (UInt64, UInt64, UInt64, UInt64)
+        (s0, c) = addWithCarry(partial.0, row.0, 0)
+        (s1, c) = addWithCarry(partial.1, row.1, c)
+        (s2, c) = addWithCarry(partial.2, row.2, c)
+        (s3, c) = addWithCarry(partial.3, row.3, c)
+        return (s0, s1, s2, s3, row.4 &+ c)
     }
 
     /// a·b for a 64-bit b, as five limbs: the low halves of the four limb products, then
