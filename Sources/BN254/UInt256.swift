@@ -105,7 +105,7 @@ extension UInt256 {
     /// row adds its four low halves in one carry chain and its four high halves, a limb
     /// up, in another: the compiler makes each an `add` and three `adc`s, where a 128-bit
     /// multiply-add per limb took about twice as many instructions.
-    @inlinable
+    @inlinable @inline(__always)
     public func multipliedFullWidth(by other: UInt256) -> (high: UInt256, low: UInt256) {
         // Each row's lowest limb is final; the four above it are added to the next row.
         let r0 = Self.row(self, other.l0)
