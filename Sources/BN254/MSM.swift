@@ -123,11 +123,15 @@ public enum MSM {
         points: [AffinePoint<Curve>], digits: SignedDigits, threads: Int
     ) async -> JacobianPoint<Curve> {
         let plan = digits.plan
-        let groups = plan.windowGroups(tasks: threads)
+        // The top group first: its window's digits take few distinct values, so its
+        // batches meet many collisions and finish them in Jacobian form. At 2^16 G1 points
+        // it took 26–34 ms against 23 for the others, and handed out last it left the
+        // other core idle meanwhile.
+        let groups = Array(plan.windowGroups(tasks: threads).reversed())
         if threads <= 1 || groups.count == 1 { return sumSerial(points: points, digits: digits) }
         // Groups are handed out one at a time as tasks finish rather than dealt out in
-        // advance: the top window is cheaper than the others, and on a shared machine one
-        // core can run slower than another for seconds, so a fixed split leaves a core idle.
+        // advance: windows differ in cost, and on a shared machine one core can run slower
+        // than another for seconds, so a fixed split leaves a core idle.
         let windows = await withTaskGroup(of: (Range<Int>, [JacobianPoint<Curve>]).self) { taskGroup in
             var next = 0
             func start(_ windows: Range<Int>) {
