@@ -98,8 +98,8 @@ public enum MSM {
     static func multiplyGeneric<Curve: CurveParameters>(
         rows: [AffinePoint<Curve>], splitting: Bool, scalars: [Fr], threads: Int
     ) async -> JacobianPoint<Curve> {
-        precondition(rows.count == (splitting ? 2 : 1) * scalars.count, "MSM needs one scalar per point")
         let plan = Plan(scalarCount: scalars.count, splitting: splitting)
+        precondition(rows.count == plan.count, "MSM needs one scalar per point")
         let digits = await SignedDigits(scalars, skippingInfinityOf: rows, plan: plan, threads: threads)
         return await sum(points: rows, digits: digits, threads: threads)
     }
@@ -108,8 +108,8 @@ public enum MSM {
     static func multiplySerialGeneric<Curve: CurveParameters>(
         rows: [AffinePoint<Curve>], splitting: Bool, scalars: [Fr]
     ) -> JacobianPoint<Curve> {
-        precondition(rows.count == (splitting ? 2 : 1) * scalars.count, "MSM needs one scalar per point")
         let plan = Plan(scalarCount: scalars.count, splitting: splitting)
+        precondition(rows.count == plan.count, "MSM needs one scalar per point")
         let digits = SignedDigits(scalars, skippingInfinityOf: rows, plan: plan)
         return sumSerial(points: rows, digits: digits)
     }
@@ -205,7 +205,7 @@ public enum MSM {
         var bucketCount: Int { 1 << (windowBits - 1) }
 
         init(scalarCount: Int, splitting: Bool) {
-            let rows = splitting ? 2 * scalarCount : scalarCount
+            let rows = Plan.rowCount(scalarCount: scalarCount, splitting: splitting)
             self.init(
                 scalarCount: scalarCount, splitting: splitting,
                 windowBits: Plan.bestWindowBits(rows, scalarBits: Plan.scalarBits(splitting: splitting)))
@@ -215,10 +215,13 @@ public enum MSM {
         init(scalarCount: Int, splitting: Bool, windowBits: Int) {
             precondition((3...Plan.maximumWindowBits).contains(windowBits), "window size out of range")
             self.splitting = splitting
-            count = splitting ? 2 * scalarCount : scalarCount
+            count = Plan.rowCount(scalarCount: scalarCount, splitting: splitting)
             self.windowBits = windowBits
             windowCount = (Plan.scalarBits(splitting: splitting) + windowBits - 1) / windowBits
         }
+
+        /// The rows the buckets add: each point, and its image φ(P) too when splitting.
+        static func rowCount(scalarCount: Int, splitting: Bool) -> Int { splitting ? 2 * scalarCount : scalarCount }
 
         /// The bits the digits of a row must cover.
         static func scalarBits(splitting: Bool) -> Int { splitting ? splitScalarBits : fullScalarBits }

@@ -104,26 +104,9 @@ extension PrimeField {
     /// (and fits four limbs), the high half is below m, so one subtraction of m finishes.
     @inlinable @inline(__always)
     public static func montgomeryReduce(_ t: UInt512) -> UInt256 {
-        let m = modulus
-        var (t0, t1, t2, t3) = (t.low.l0, t.low.l1, t.low.l2, t.low.l3)
-        for _ in 0..<4 {
-            let q = t0 &* montgomeryInverse
-            let r0 = q.multipliedFullWidth(by: m.l0)
-            let r1 = q.multipliedFullWidth(by: m.l1)
-            let r2 = q.multipliedFullWidth(by: m.l2)
-            let r3 = q.multipliedFullWidth(by: m.l3)
-            var c: UInt64
-            (_, c) = addWithCarry(t0, r0.low, 0)
-            (t1, c) = addWithCarry(t1, r1.low, c)
-            (t2, c) = addWithCarry(t2, r2.low, c)
-            (t3, c) = addWithCarry(t3, r3.low, c)
-            let top = c
-            (t0, c) = addWithCarry(t1, r0.high, 0)
-            (t1, c) = addWithCarry(t2, r1.high, c)
-            (t2, c) = addWithCarry(t3, r2.high, c)
-            t3 = top &+ r3.high &+ c
-        }
-        return reduceOnce(UInt256(t0, t1, t2, t3).addingReportingCarry(t.high).sum)
+        var u = (t.low.l0, t.low.l1, t.low.l2, t.low.l3)
+        for _ in 0..<4 { u = reductionStep(u, top: 0) }
+        return reduceOnce(UInt256(u.0, u.1, u.2, u.3).addingReportingCarry(t.high).sum)
     }
 
     /// One CIOS round: t = (t + a·bᵢ + q·m) / 2^64 with q chosen to clear the low limb.
@@ -151,21 +134,34 @@ extension PrimeField {
         (u2, c) = addWithCarry(u2, p1.high, c)
         (u3, c) = addWithCarry(u3, p2.high, c)
         u4 = u4 &+ p3.high &+ c
-        let q = u0 &* montgomeryInverse
+        t = reductionStep((u0, u1, u2, u3), top: u4)
+    }
+
+    /// (u + q·m) / 2^64 for the five-limb u = top·2^256 + (u.0, u.1, u.2, u.3), with q
+    /// chosen to clear the low limb: one round of Montgomery's reduction, its limb
+    /// products added in two carry chains as in `montgomeryRound`. The caller keeps the
+    /// result below 2^256.
+    @inlinable @inline(__always)
+    static func reductionStep(_ u: (UInt64, UInt64, UInt64, UInt64), top: UInt64) -> (UInt64, UInt64, UInt64, UInt64) {
+        let q = u.0 &* montgomeryInverse
         let m = modulus
         let r0 = q.multipliedFullWidth(by: m.l0)
         let r1 = q.multipliedFullWidth(by: m.l1)
         let r2 = q.multipliedFullWidth(by: m.l2)
         let r3 = q.multipliedFullWidth(by: m.l3)
-        (_, c) = addWithCarry(u0, r0.low, 0)  // the low limb becomes zero, by the choice of q
-        (u1, c) = addWithCarry(u1, r1.low, c)
-        (u2, c) = addWithCarry(u2, r2.low, c)
-        (u3, c) = addWithCarry(u3, r3.low, c)
-        u4 = u4 &+ c
-        (t.0, c) = addWithCarry(u1, r0.high, 0)
-        (t.1, c) = addWithCarry(u2, r1.high, c)
-        (t.2, c) = addWithCarry(u3, r2.high, c)
-        t.3 = u4 &+ r3.high &+ c
+        var c: UInt64
+        var (s1, s2, s3): (UInt64, UInt64, UInt64)
+        (_, c) = addWithCarry(u.0, r0.low, 0)  // the low limb becomes zero, by the choice of q
+        (s1, c) = addWithCarry(u.1, r1.low, c)
+        (s2, c) = addWithCarry(u.2, r2.low, c)
+        (s3, c) = addWithCarry(u.3, r3.low, c)
+        let s4 = top &+ c
+        var result: (UInt64, UInt64, UInt64, UInt64)
+        (result.0, c) = addWithCarry(s1, r0.high, 0)
+        (result.1, c) = addWithCarry(s2, r1.high, c)
+        (result.2, c) = addWithCarry(s3, r2.high, c)
+        result.3 = s4 &+ r3.high &+ c
+        return result
     }
 
     /// The multiplicative inverse; nil for zero.
