@@ -18,9 +18,24 @@ public protocol FieldElement: Hashable, Sendable, CustomStringConvertible {
     func doubled() -> Self
     /// The multiplicative inverse, or nil for zero.
     func inverse() -> Self?
+
+    /// A product inside a chain of products, where the last reduction step can wait: in a
+    /// prime field, for operands below twice the modulus it is congruent to `lhs * rhs`
+    /// and below twice the modulus, but not always reduced. Such a value is fit only to
+    /// be an operand of another product (or of `reduced()`): comparisons, sums and
+    /// encodings need reduced elements.
+    static func chainedProduct(_ lhs: Self, _ rhs: Self) -> Self
+    /// The reduced element of a `chainedProduct` result.
+    func reduced() -> Self
 }
 
 extension FieldElement {
+    /// Every product of an extension field is reduced.
+    @inlinable @inline(__always)
+    public static func chainedProduct(_ lhs: Self, _ rhs: Self) -> Self { lhs * rhs }
+    @inlinable @inline(__always)
+    public func reduced() -> Self { self }
+
     @inlinable @inline(__always)
     public static func += (lhs: inout Self, rhs: Self) { lhs = lhs + rhs }
     @inlinable @inline(__always)

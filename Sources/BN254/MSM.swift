@@ -647,15 +647,18 @@ final class BucketAccumulator<Curve: CurveParameters> {
             let difference = points[batchEntries[j] >> 1].x - buckets[Int(batchBuckets[j])].x
             denominators[j] = difference.isZero ? .one : difference
         }
+        // The running products and inverses only ever enter further products, so they
+        // skip the final reduction step (`chainedProduct`); the slope's square and the
+        // new y, which are stored and compared, are reduced.
         var accumulator = Field.one
         for j in 0..<count {
             prefixProducts[j] = accumulator
-            accumulator = accumulator * denominators[j]
+            accumulator = Field.chainedProduct(accumulator, denominators[j])
         }
-        var inverse = accumulator.inverse()!  // a product of non-zero denominators
+        var inverse = accumulator.reduced().inverse()!  // a product of non-zero denominators
         for j in stride(from: count - 1, through: 0, by: -1) {
-            let denominatorInverse = inverse * prefixProducts[j]
-            inverse = inverse * denominators[j]
+            let denominatorInverse = Field.chainedProduct(inverse, prefixProducts[j])
+            inverse = Field.chainedProduct(inverse, denominators[j])
             let k = Int(batchBuckets[j])
             let bucket = buckets[k]
             let point = signedPoint(batchEntries[j], points)
@@ -669,7 +672,8 @@ final class BucketAccumulator<Curve: CurveParameters> {
                 }
                 continue
             }
-            let (x3, y3) = chordSum(bucket.x, bucket.y, point.x, slope: (point.y - bucket.y) * denominatorInverse)
+            let slope = Field.chainedProduct(point.y - bucket.y, denominatorInverse)
+            let (x3, y3) = chordSum(bucket.x, bucket.y, point.x, slope: slope)
             buckets[k] = Coordinates(x: x3, y: y3)
             occupancy[k] = occupancy[k] & BucketOccupancy.overflowBit | BucketOccupancy.filled
         }

@@ -79,15 +79,33 @@ extension PrimeField {
     @inlinable @inline(__always)
     public func squared() -> Self { Self(montgomery: Self.montgomeryProduct(montgomery, montgomery)) }
 
+    /// The product without its final subtraction of m: with m < 2^254, operands below 2m
+    /// give a result below 2m (see `montgomeryProductBelowTwiceModulus`).
+    @inlinable @inline(__always)
+    public static func chainedProduct(_ lhs: Self, _ rhs: Self) -> Self {
+        Self(montgomery: montgomeryProductBelowTwiceModulus(lhs.montgomery, rhs.montgomery))
+    }
+
+    @inlinable @inline(__always)
+    public func reduced() -> Self { Self(montgomery: Self.reduceOnce(montgomery)) }
+
     /// a·b·2^−256 mod m for a, b < m: the one primitive every product and square uses.
     @inlinable @inline(__always)
     public static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
+        reduceOnce(montgomeryProductBelowTwiceModulus(a, b))
+    }
+
+    /// a·b·2^−256 mod m plus 0 or m, for a, b < 2m: the four CIOS rounds without the final
+    /// subtraction. The result (a·b + q·m)/2^256 is below (4m² + m·2^256)/2^256 < 2m,
+    /// because 4m < 2^256.
+    @inlinable @inline(__always)
+    public static func montgomeryProductBelowTwiceModulus(_ a: UInt256, _ b: UInt256) -> UInt256 {
         var t = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         montgomeryRound(&t, a, b.l0)
         montgomeryRound(&t, a, b.l1)
         montgomeryRound(&t, a, b.l2)
         montgomeryRound(&t, a, b.l3)
-        return reduceOnce(UInt256(t.0, t.1, t.2, t.3))
+        return UInt256(t.0, t.1, t.2, t.3)
     }
 
     /// The 512-bit product a·b of any two 256-bit numbers: the first half of the product
@@ -115,8 +133,9 @@ extension PrimeField {
     /// a limb up, in another, so the compiler makes an `add` and three `adc`s of each;
     /// a 128-bit multiply-add per limb took about twice as many instructions, and adding
     /// each product's limbs into a row first (`UInt256.row`) made a chain of products 5%
-    /// slower. t stays below 2m, and 2m + 2·m·2^64 < 2^320 because m < 2^254: five limbs
-    /// hold every partial sum, and the result fits in four.
+    /// slower. For a, bᵢ-limbs of a b < 2m, each round leaves t < t/2^64 + 3m, so t stays
+    /// below 4m < 2^256; t + a·bᵢ + q·m < 4m + 3m·2^64 < 2^320: five limbs hold every
+    /// partial sum, and the result fits in four.
     @inlinable @inline(__always)
     static func montgomeryRound(_ t: inout (UInt64, UInt64, UInt64, UInt64), _ a: UInt256, _ bi: UInt64) {
         let p0 = a.l0.multipliedFullWidth(by: bi)

@@ -22,28 +22,45 @@ struct PrimeFieldTests {
         #expect(Fr.montgomeryProduct(UInt256(1), Fr.montgomeryRSquared) == Fr.montgomeryOne)
     }
 
-    @Test("the Montgomery product is a·b·2^−256 mod m, checked by digit arithmetic")
+    @Test("the Montgomery product is a·b·2^−256 mod m for factors below 2m, checked by digit arithmetic")
     func montgomeryProductMatchesDigitArithmetic() {
         var rng = SeededRandom.forTest("Montgomery product vs digit arithmetic")
         func check<F: PrimeField>(_: F.Type, using rng: inout SeededRandom) {
             let m = F.modulus
             let minusOne = m.subtractingReportingBorrow(UInt256(1)).difference
-            // Edge values: 0, 1, m − 1, m − 2, R mod m, limbs at their extremes (below m).
+            let twoM = m.addingReportingCarry(m).sum
+            // Edge values: 0, 1, m − 1, m − 2, R mod m, limbs at their extremes; and the
+            // unreduced values a chained product may leave, m to 2m − 1.
             var values: [UInt256] = [
                 .zero, UInt256(1), minusOne, m.subtractingReportingBorrow(UInt256(2)).difference,
                 F.montgomeryOne, F.montgomeryRSquared, UInt256(UInt64.max, UInt64.max, UInt64.max, 0),
                 UInt256(0, 0, 0, m.l3 - 1), UInt256(UInt64.max, 0, UInt64.max, m.l3 - 1),
+                m, twoM.subtractingReportingBorrow(UInt256(1)).difference,
+                UInt256(UInt64.max, UInt64.max, UInt64.max, 2 * m.l3),
             ]
-            for _ in 0..<200 { values.append(F.random(using: &rng).montgomery) }
+            for _ in 0..<150 { values.append(F.random(using: &rng).montgomery) }
+            for _ in 0..<50 { values.append(F.random(using: &rng).montgomery.addingReportingCarry(m).sum) }
             for a in values {
                 for b in values {
+                    let unreduced = F.montgomeryProductBelowTwiceModulus(a, b)
                     let product = F.montgomeryProduct(a, b)
+                    #expect(unreduced < twoM, "\(a) · \(b)")
                     #expect(product < m, "\(a) · \(b)")
+                    #expect(product == (unreduced < m ? unreduced : unreduced.subtractingReportingBorrow(m).difference))
                     // product·2^256 ≡ a·b (mod m)
                     #expect(
                         DigitArithmetic.remainder(UInt512(low: .zero, high: product), m)
                             == DigitArithmetic.remainder(DigitArithmetic.product(a, b), m), "\(a) · \(b)")
                 }
+            }
+            // Chained products of elements, reduced at the end, are the field's products.
+            let elements = (0..<8).map { _ in F.random(using: &rng) }
+            var chained = F.one
+            var product = F.one
+            for element in elements {
+                chained = F.chainedProduct(chained, element)
+                product = product * element
+                #expect(chained.reduced() == product)
             }
         }
         check(Fp.self, using: &rng)
