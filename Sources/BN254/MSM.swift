@@ -748,17 +748,19 @@ struct AffineBatch<Curve: CurveParameters> {
         let count = targets.count
         if count == 0 { return }
         prefixProducts.removeAll(keepingCapacity: true)
+        // Unreduced running products and inverses, as in `BucketAccumulator.flushBatch`.
         var accumulator = Field.one
         for denominator in denominators {
             prefixProducts.append(accumulator)
-            accumulator = accumulator * denominator
+            accumulator = Field.chainedProduct(accumulator, denominator)
         }
-        var inverse = accumulator.inverse()!  // a product of non-zero denominators
+        var inverse = accumulator.reduced().inverse()!  // a product of non-zero denominators
         for j in stride(from: count - 1, through: 0, by: -1) {
-            let denominatorInverse = inverse * prefixProducts[j]
-            inverse = inverse * denominators[j]
+            let denominatorInverse = Field.chainedProduct(inverse, prefixProducts[j])
+            inverse = Field.chainedProduct(inverse, denominators[j])
             let point = targets[j].pointee
-            let (x3, y3) = chordSum(point.x, point.y, addends[j].x, slope: numerators[j] * denominatorInverse)
+            let slope = Field.chainedProduct(numerators[j], denominatorInverse)
+            let (x3, y3) = chordSum(point.x, point.y, addends[j].x, slope: slope)
             targets[j].pointee = AffinePoint(x: x3, y: y3)
         }
         targets.removeAll(keepingCapacity: true)
