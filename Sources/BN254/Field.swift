@@ -85,3 +85,43 @@ extension FieldElement {
         }
     }
 }
+
+/// Montgomery's trick for a batch of affine additions: the inverses of `count` non-zero
+/// denominators with one field inversion, taken from the last to the first
+/// (`next()` gives 1/denominators[j] for j = count − 1, count − 2, …, 0).
+///
+/// The running products, and the inverses it gives, only ever enter further products, so
+/// they skip the final reduction step (`chainedProduct`). An iterator rather than a
+/// function taking the additions as a closure: the compiler left such a closure out of
+/// line, a call per addition in the MSM.
+struct BatchInverses<Field: FieldElement> {
+    let denominators: UnsafePointer<Field>
+    let prefixProducts: UnsafeMutablePointer<Field>
+    /// The inverse of the product of the denominators not yet taken.
+    var inverse: Field
+    /// The index of the next inverse.
+    private(set) var index: Int
+
+    /// `prefixProducts` is scratch space for `count` elements.
+    @inline(__always)
+    init(of denominators: UnsafePointer<Field>, count: Int, prefixProducts: UnsafeMutablePointer<Field>) {
+        self.denominators = denominators
+        self.prefixProducts = prefixProducts
+        var accumulator = Field.one
+        for j in 0..<count {
+            prefixProducts[j] = accumulator
+            accumulator = Field.chainedProduct(accumulator, denominators[j])
+        }
+        inverse = accumulator.reduced().inverse()!  // a product of non-zero denominators
+        index = count - 1
+    }
+
+    /// 1/denominators[index], unreduced; then `index` moves down by one.
+    @inline(__always)
+    mutating func next() -> Field {
+        let denominatorInverse = Field.chainedProduct(inverse, prefixProducts[index])
+        inverse = Field.chainedProduct(inverse, denominators[index])
+        index -= 1
+        return denominatorInverse
+    }
+}

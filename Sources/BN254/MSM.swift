@@ -647,18 +647,12 @@ final class BucketAccumulator<Curve: CurveParameters> {
             let difference = points[batchEntries[j] >> 1].x - buckets[Int(batchBuckets[j])].x
             denominators[j] = difference.isZero ? .one : difference
         }
-        // The running products and inverses only ever enter further products, so they
-        // skip the final reduction step (`chainedProduct`); the slope's square and the
-        // new y, which are stored and compared, are reduced.
-        var accumulator = Field.one
-        for j in 0..<count {
-            prefixProducts[j] = accumulator
-            accumulator = Field.chainedProduct(accumulator, denominators[j])
-        }
-        var inverse = accumulator.reduced().inverse()!  // a product of non-zero denominators
-        for j in stride(from: count - 1, through: 0, by: -1) {
-            let denominatorInverse = Field.chainedProduct(inverse, prefixProducts[j])
-            inverse = Field.chainedProduct(inverse, denominators[j])
+        // The slope stays unreduced like the inverse it is made of; the slope's square and
+        // the new y, which are stored and compared, are reduced.
+        var inverses = BatchInverses(of: denominators, count: count, prefixProducts: prefixProducts)
+        while inverses.index >= 0 {
+            let j = inverses.index
+            let denominatorInverse = inverses.next()
             let k = Int(batchBuckets[j])
             let bucket = buckets[k]
             let point = signedPoint(batchEntries[j], points)
@@ -707,6 +701,7 @@ struct AffineBatch<Curve: CurveParameters> {
     private var addends: [AffinePoint<Curve>] = []
     private var numerators: [Field] = []
     private var denominators: [Field] = []
+    /// Scratch space for the inversion, grown to the largest batch.
     private var prefixProducts: [Field] = []
 
     init(capacity: Int) {
@@ -714,7 +709,7 @@ struct AffineBatch<Curve: CurveParameters> {
         addends.reserveCapacity(capacity)
         numerators.reserveCapacity(capacity)
         denominators.reserveCapacity(capacity)
-        prefixProducts.reserveCapacity(capacity)
+        prefixProducts = [Field](repeating: .one, count: capacity)
     }
 
     /// Queues target += addend; additions that need no inversion happen at once.
@@ -747,21 +742,19 @@ struct AffineBatch<Curve: CurveParameters> {
     mutating func complete() {
         let count = targets.count
         if count == 0 { return }
-        prefixProducts.removeAll(keepingCapacity: true)
-        // Unreduced running products and inverses, as in `BucketAccumulator.flushBatch`.
-        var accumulator = Field.one
-        for denominator in denominators {
-            prefixProducts.append(accumulator)
-            accumulator = Field.chainedProduct(accumulator, denominator)
-        }
-        var inverse = accumulator.reduced().inverse()!  // a product of non-zero denominators
-        for j in stride(from: count - 1, through: 0, by: -1) {
-            let denominatorInverse = Field.chainedProduct(inverse, prefixProducts[j])
-            inverse = Field.chainedProduct(inverse, denominators[j])
-            let point = targets[j].pointee
-            let slope = Field.chainedProduct(numerators[j], denominatorInverse)
-            let (x3, y3) = chordSum(point.x, point.y, addends[j].x, slope: slope)
-            targets[j].pointee = AffinePoint(x: x3, y: y3)
+        if prefixProducts.count < count { prefixProducts = [Field](repeating: .one, count: count) }
+        denominators.withUnsafeBufferPointer { denominators in
+            prefixProducts.withUnsafeMutableBufferPointer { prefixProducts in
+                var inverses = BatchInverses(
+                    of: denominators.baseAddress!, count: count, prefixProducts: prefixProducts.baseAddress!)
+                while inverses.index >= 0 {
+                    let j = inverses.index
+                    let point = targets[j].pointee
+                    let slope = Field.chainedProduct(numerators[j], inverses.next())
+                    let (x3, y3) = chordSum(point.x, point.y, addends[j].x, slope: slope)
+                    targets[j].pointee = AffinePoint(x: x3, y: y3)
+                }
+            }
         }
         targets.removeAll(keepingCapacity: true)
         addends.removeAll(keepingCapacity: true)

@@ -3,8 +3,8 @@
 ///
 /// `Fp` and `Fr` conform by naming their constants; every operation is written
 /// once here and specialised for each, so the constants become immediates.
-/// The multiplication is CIOS with the "no-carry" shortcut, which needs the
-/// modulus's top limb below 2^63 − 1 (true of both BN254 moduli).
+/// The multiplication is CIOS; its bounds (see `montgomeryRound`) need 4m < 2^256,
+/// true of both BN254 moduli (m < 2^254).
 public protocol PrimeField: FieldElement, Comparable {
     /// The modulus m.
     static var modulus: UInt256 { get }
@@ -89,7 +89,7 @@ extension PrimeField {
     @inlinable @inline(__always)
     public func reduced() -> Self { Self(montgomery: Self.reduceOnce(montgomery)) }
 
-    /// a·b·2^−256 mod m for a, b < m: the one primitive every product and square uses.
+    /// a·b·2^−256 mod m for a, b < 2m: the one primitive every product and square uses.
     @inlinable @inline(__always)
     public static func montgomeryProduct(_ a: UInt256, _ b: UInt256) -> UInt256 {
         reduceOnce(montgomeryProductBelowTwiceModulus(a, b))
