@@ -262,23 +262,26 @@ struct PrimeFieldTests {
         var rng = SeededRandom.forTest("batch inverses")
         for count in [1, 2, 3, 17, 64] {
             // Non-zero denominators, with −1 and 1 among them.
-            var denominators = (0..<count).map { _ in Fp.random(using: &rng) }.map { $0.isZero ? Fp.one : $0 }
+            let denominators = UnsafeMutablePointer<Fp>.allocate(capacity: count)
+            let scratch = UnsafeMutablePointer<Fp>.allocate(capacity: count)
+            defer {
+                denominators.deallocate()
+                scratch.deallocate()
+            }
+            for j in 0..<count {
+                let value = Fp.random(using: &rng)
+                denominators[j] = value.isZero ? .one : value
+            }
             denominators[0] = -Fp.one
             if count > 1 { denominators[count - 1] = .one }
-            var scratch = [Fp](repeating: .zero, count: count)
             var taken: [Int] = []
-            denominators.withUnsafeBufferPointer { denominators in
-                scratch.withUnsafeMutableBufferPointer { scratch in
-                    var inverses = BatchInverses(
-                        of: denominators.baseAddress!, count: count, prefixProducts: scratch.baseAddress!)
-                    while inverses.index >= 0 {
-                        let j = inverses.index
-                        let inverse = inverses.next()
-                        #expect(inverse.montgomery < Fp.modulus.addingReportingCarry(Fp.modulus).sum)
-                        #expect(inverse.reduced() == denominators[j].inverse()!, "count \(count), index \(j)")
-                        taken.append(j)
-                    }
-                }
+            var inverses = BatchInverses(of: denominators, count: count, prefixProducts: scratch)
+            while inverses.index >= 0 {
+                let j = inverses.index
+                let inverse = inverses.next()
+                #expect(inverse.montgomery < Fp.modulus.addingReportingCarry(Fp.modulus).sum)
+                #expect(inverse.reduced() == denominators[j].inverse()!, "count \(count), index \(j)")
+                taken.append(j)
             }
             #expect(taken == Array((0..<count).reversed()))
         }
